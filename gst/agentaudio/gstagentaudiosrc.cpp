@@ -1,0 +1,982 @@
+/* agentaudiosrc
+ * Copyright (C) 2026 agentaudiosrc authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SECTION:element-agentaudiosrc
+ * @title: agentaudiosrc
+ *
+ * A live audio source for voice agents. The application pushes text-to-speech
+ * audio in bursts of any size with the #GstAgentAudioSrc::push-speech action
+ * signal; the element plays it out as a steady stream paced by the pipeline
+ * clock, one buffer of #GstAgentAudioSrc:ptime each, with silence (GAP
+ * buffers) whenever there is nothing to say.
+ *
+ * #GstAgentAudioSrc::interrupt is a barge-in: a short fade, then every queued
+ * sample is dropped and the next buffer is silent. #GstAgentAudioSrc::mark
+ * places a named mark between two pushes. The streaming thread posts element
+ * messages on the bus:
+ *
+ * * `first-audio` (`running-time`): the first buffer with speech after
+ *   silence is pushed.
+ * * `last-audio` (`running-time`, `duration`, `interrupted`, `dropped`): the
+ *   first buffer without speech after speech is pushed; `running-time` is the
+ *   exact end of the last speech sample, `duration` the speech played.
+ * * `mark` (`name`, `running-time`, `interrupted`): the speech before the
+ *   mark has been played, or an interrupt dropped it.
+ *
+ * Every running time and duration is exact to the sample: the element counts
+ * samples and converts at the edge.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 agentaudiosrc ! audioconvert ! autoaudiosink
+ * ]| Plays silence until an application pushes speech.
+ *
+ * |[
+ * agent = Gst.ElementFactory.make("agentaudiosrc")
+ * agent.emit("push-speech", Gst.Buffer.new_wrapped(pcm_s16le_24k_mono))
+ * agent.emit("mark", "sentence-1")
+ * dropped_ns = agent.emit("interrupt")
+ * ]| From Python.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstagentaudiosrc.h"
+
+#include <gst/audio/audio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "frameassembler.h"
+#include "speechlayer.h"
+
+GST_DEBUG_CATEGORY_STATIC(agent_audio_src_debug);
+#define GST_CAT_DEFAULT agent_audio_src_debug
+
+#define DEFAULT_PTIME 20
+#define MIN_PTIME 1
+#define MAX_PTIME 1000
+#define DEFAULT_RATE 24000
+#define DEFAULT_CHANNELS 1
+#define DEFAULT_INTERRUPT_FADE (10 * GST_MSECOND)
+#define MAX_INTERRUPT_FADE GST_SECOND
+#define DEFAULT_MAX_SPEECH_TIME 0
+
+#define DEFAULT_SPEECH_CAPS \
+  "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1"
+
+enum {
+  PROP_0,
+  PROP_PTIME,
+  PROP_SPEECH_CAPS,
+  PROP_INTERRUPT_FADE,
+  PROP_MAX_SPEECH_TIME,
+  PROP_QUEUED_SPEECH_TIME,
+  PROP_SPEAKING,
+  N_PROPERTIES
+};
+
+enum {
+  SIGNAL_PUSH_SPEECH,
+  SIGNAL_INTERRUPT,
+  SIGNAL_MARK,
+  SIGNAL_END_OF_STREAM,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+static guint signals[N_SIGNALS];
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("audio/x-raw, format=S16LE, layout=interleaved, "
+                    "rate=[8000,192000], channels=[1,8]"));
+
+namespace {
+
+/* Property values; copied out under the lock by whoever needs them. */
+struct Settings {
+  guint ptime = DEFAULT_PTIME;
+  GstCaps *speech_caps = nullptr; /* owned, never NULL after init */
+  guint64 interrupt_fade = DEFAULT_INTERRUPT_FADE;
+  guint64 max_speech_time = DEFAULT_MAX_SPEECH_TIME;
+};
+
+/* A raw audio format as the queues see it. */
+struct Format {
+  gint rate = DEFAULT_RATE;
+  gint channels = DEFAULT_CHANNELS;
+
+  bool operator==(const Format &o) const {
+    return rate == o.rate && channels == o.channels;
+  }
+  bool operator!=(const Format &o) const { return !(*this == o); }
+  gsize bytes_per_frame() const { return channels * sizeof(gint16); }
+  guint64 frames_to_time(guint64 frames) const {
+    return gst_util_uint64_scale_int(frames, GST_SECOND, rate);
+  }
+  guint64 time_to_frames(guint64 time) const {
+    return gst_util_uint64_scale_int(time, rate, GST_SECOND);
+  }
+};
+
+/* Maps output frame positions to running time. The origin moves only when
+ * the element starts or the output rate changes, so timestamps are a sample
+ * count scaled once, never an accumulated sum. */
+struct Timeline {
+  GstClockTime origin = GST_CLOCK_TIME_NONE; /* running time of origin_frame */
+  guint64 origin_frame = 0;
+  gint rate = DEFAULT_RATE;
+
+  bool started() const { return GST_CLOCK_TIME_IS_VALID(origin); }
+  GstClockTime running_time(guint64 frame) const {
+    if (!started())
+      return GST_CLOCK_TIME_NONE;
+    return origin + gst_util_uint64_scale_int(frame - origin_frame, GST_SECOND, rate);
+  }
+};
+
+}  // namespace
+
+struct GstAgentAudioSrcPrivate {
+  std::mutex settings_lock;
+  Settings settings; /* guarded by settings_lock */
+
+  /* Serialises pushes so that a partial frame is completed by the push that
+   * follows it. Taken before queue_lock, never while holding it. */
+  std::mutex input_lock;
+  agentaudio::FrameAssembler assembler; /* guarded by input_lock */
+  guint64 assembler_generation = 0;     /* guarded by input_lock */
+
+  /* What pushers, signals and the streaming thread share. */
+  std::mutex queue_lock;
+  std::condition_variable room_cond; /* queued speech shrank, or a wait must end */
+  agentaudio::SpeechLayer speech;    /* guarded by queue_lock */
+  Format format;                     /* of the queued samples; guarded by queue_lock */
+  bool negotiated = false;           /* format is the output's; guarded by queue_lock */
+  Timeline timeline;                 /* guarded by queue_lock */
+  bool eos_pending = false;          /* guarded by queue_lock */
+  /* Bumped (under queue_lock) by interrupt and stop: a push that started
+   * before is not queued and returns FLUSHING. */
+  std::atomic<guint64> generation{0};
+
+  /* Streaming thread only, reset by start(). */
+  guint ptime = DEFAULT_PTIME;
+  guint64 buffer_index = 0; /* buffers since timeline.origin_frame */
+  bool discont = true;
+
+  /* The clock wait, apart so that unlock() can reach it. */
+  std::mutex clock_lock;
+  GstClockID clock_id = nullptr; /* guarded by clock_lock; reused */
+  bool flushing = false;         /* guarded by clock_lock */
+};
+
+struct _GstAgentAudioSrc {
+  GstBaseSrc parent;
+  GstAgentAudioSrcPrivate *priv;
+};
+
+#define gst_agent_audio_src_parent_class parent_class
+G_DEFINE_TYPE(GstAgentAudioSrc, gst_agent_audio_src, GST_TYPE_BASE_SRC);
+GST_ELEMENT_REGISTER_DEFINE(agentaudiosrc, "agentaudiosrc", GST_RANK_NONE,
+                            GST_TYPE_AGENT_AUDIO_SRC);
+
+/* Format helpers */
+
+/* The speech format the element can play: fixed raw S16LE audio. */
+static gboolean parse_speech_caps(GstCaps *caps, Format *format) {
+  GstAudioInfo info;
+
+  if (caps == nullptr || !gst_caps_is_fixed(caps) ||
+      !gst_audio_info_from_caps(&info, caps))
+    return FALSE;
+  if (GST_AUDIO_INFO_FORMAT(&info) != GST_AUDIO_FORMAT_S16LE ||
+      GST_AUDIO_INFO_LAYOUT(&info) != GST_AUDIO_LAYOUT_INTERLEAVED)
+    return FALSE;
+
+  format->rate = GST_AUDIO_INFO_RATE(&info);
+  format->channels = GST_AUDIO_INFO_CHANNELS(&info);
+  return TRUE;
+}
+
+static Format speech_format(GstAgentAudioSrc *self) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> lock(priv->settings_lock);
+  Format format;
+
+  parse_speech_caps(priv->settings.speech_caps, &format);
+  return format;
+}
+
+/* Bus messages */
+
+static void post_first_audio(GstAgentAudioSrc *self, GstClockTime running_time) {
+  GstStructure *s =
+      gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time, NULL);
+
+  gst_element_post_message(GST_ELEMENT_CAST(self),
+                           gst_message_new_element(GST_OBJECT_CAST(self), s));
+  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
+}
+
+static void post_last_audio(GstAgentAudioSrc *self, const Timeline &timeline,
+                            const Format &format, const agentaudio::UtteranceEnd &end) {
+  GstStructure *s = gst_structure_new(
+      "last-audio", "running-time", G_TYPE_UINT64, timeline.running_time(end.position),
+      "duration", G_TYPE_UINT64, format.frames_to_time(end.played), "interrupted",
+      G_TYPE_BOOLEAN, end.interrupted ? TRUE : FALSE, "dropped", G_TYPE_UINT64,
+      format.frames_to_time(end.dropped), NULL);
+
+  gst_element_post_message(GST_ELEMENT_CAST(self),
+                           gst_message_new_element(GST_OBJECT_CAST(self), s));
+  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
+}
+
+static void post_marks(GstAgentAudioSrc *self, const Timeline &timeline,
+                       const std::vector<agentaudio::MarkEvent> &marks) {
+  for (const agentaudio::MarkEvent &mark : marks) {
+    GstStructure *s = gst_structure_new(
+        "mark", "name", G_TYPE_STRING, mark.name.c_str(), "running-time", G_TYPE_UINT64,
+        timeline.running_time(mark.position), "interrupted", G_TYPE_BOOLEAN,
+        mark.interrupted ? TRUE : FALSE, NULL);
+
+    gst_element_post_message(GST_ELEMENT_CAST(self),
+                             gst_message_new_element(GST_OBJECT_CAST(self), s));
+  }
+}
+
+/* Action signals */
+
+static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, GstCaps *caps,
+                                    const Format &output) {
+  GST_ELEMENT_ERROR(
+      self, STREAM, FORMAT, ("Cannot play speech in this format"),
+      ("push-speech: cannot convert %" GST_PTR_FORMAT " to the output format "
+       "(S16LE, interleaved, rate %d, %d channels); format conversion is not "
+       "supported yet",
+       caps, output.rate, output.channels));
+  return GST_FLOW_NOT_NEGOTIATED;
+}
+
+/* Turns pushed bytes into whole S16 frames, joining partial frames across
+ * pushes. Returns FALSE when the buffer cannot be read. */
+static gboolean assemble_frames(GstAgentAudioSrcPrivate *priv, GstBuffer *buffer,
+                                const Format &in, guint64 generation,
+                                std::vector<gint16> &samples) {
+  GstMapInfo map;
+
+  if (priv->assembler_generation != generation ||
+      priv->assembler.frame_bytes() != in.bytes_per_frame()) {
+    /* A partial frame left by a flushed stream, or in another format, must
+     * not shift the samples of this one. */
+    priv->assembler.reset(in.bytes_per_frame());
+    priv->assembler_generation = generation;
+  }
+
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return FALSE;
+  samples.resize(priv->assembler.whole_bytes(map.size) / sizeof(gint16));
+  priv->assembler.assemble(map.data, map.size,
+                           reinterpret_cast<guint8 *>(samples.data()));
+  gst_buffer_unmap(buffer, &map);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  for (gint16 &s : samples)
+    s = GINT16_FROM_LE(s);
+#endif
+  return TRUE;
+}
+
+static GstFlowReturn push_speech_frames(GstAgentAudioSrc *self, GstCaps *caps,
+                                        GstBuffer *buffer) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  const guint64 generation = priv->generation.load();
+  guint64 max_time;
+  Format in, output;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    max_time = priv->settings.max_speech_time;
+  }
+
+  const bool playable = parse_speech_caps(caps, &in);
+  if (!playable) {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    output = priv->format;
+  } else {
+    /* Wait for room first: nothing is copied for a push that gets flushed. */
+    std::unique_lock<std::mutex> lock(priv->queue_lock);
+
+    if (!priv->negotiated && priv->speech.queued_frames() == 0) {
+      /* Before negotiation the first push decides the queue's format. */
+      priv->format = in;
+      priv->speech.set_channels(in.channels);
+    }
+    output = priv->format;
+    if (in == output) {
+      guint64 max_frames = output.time_to_frames(max_time);
+      priv->room_cond.wait(lock, [&] {
+        return max_frames == 0 || priv->speech.queued_frames() < max_frames ||
+               priv->eos_pending || priv->generation.load() != generation;
+      });
+      if (priv->eos_pending)
+        return GST_FLOW_EOS;
+      if (priv->generation.load() != generation)
+        return GST_FLOW_FLUSHING;
+    }
+  }
+  if (!playable || in != output)
+    return not_negotiated(self, caps, output);
+
+  {
+    std::lock_guard<std::mutex> input(priv->input_lock);
+    std::vector<gint16> samples;
+
+    if (!assemble_frames(priv, buffer, in, generation, samples)) {
+      GST_ELEMENT_WARNING(self, RESOURCE, READ, ("Cannot read pushed speech"),
+                          ("push-speech: could not map %" GST_PTR_FORMAT, buffer));
+      return GST_FLOW_ERROR;
+    }
+
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (priv->eos_pending)
+      return GST_FLOW_EOS;
+    if (priv->generation.load() != generation)
+      return GST_FLOW_FLUSHING;
+    if (priv->format != in)
+      output = priv->format;
+    else
+      priv->speech.push(std::move(samples));
+  }
+  if (output != in)
+    return not_negotiated(self, caps, output);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn gst_agent_audio_src_push_speech(GstAgentAudioSrc *self,
+                                                     GstBuffer *buffer) {
+  GstCaps *caps;
+  GstFlowReturn ret;
+
+  if (buffer == nullptr) {
+    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid speech"),
+                        ("push-speech: NULL buffer"));
+    return GST_FLOW_ERROR;
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    caps = gst_caps_ref(self->priv->settings.speech_caps);
+  }
+
+  /* No exception may cross into C (a huge push can throw bad_alloc). */
+  try {
+    ret = push_speech_frames(self, caps, buffer);
+  } catch (const std::bad_alloc &) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing speech"),
+                      ("push-speech: could not queue %" G_GSIZE_FORMAT " bytes",
+                       gst_buffer_get_size(buffer)));
+    ret = GST_FLOW_ERROR;
+  }
+  gst_caps_unref(caps);
+  return ret;
+}
+
+static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  agentaudio::CutResult cut;
+  guint64 fade;
+  Timeline timeline;
+  Format format;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    fade = priv->settings.interrupt_fade;
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->generation++;
+    cut = priv->speech.interrupt(priv->format.time_to_frames(fade));
+    timeline = priv->timeline;
+    format = priv->format;
+  }
+  priv->room_cond.notify_all();
+
+  GST_DEBUG_OBJECT(self, "interrupt dropped %" G_GUINT64_FORMAT " frames", cut.dropped);
+  post_marks(self, timeline, cut.marks);
+  return format.frames_to_time(cut.dropped);
+}
+
+static void gst_agent_audio_src_mark(GstAgentAudioSrc *self, const gchar *name) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+
+  if (name == nullptr) {
+    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid mark"),
+                        ("mark: NULL name, mark ignored"));
+    return;
+  }
+
+  std::lock_guard<std::mutex> lock(priv->queue_lock);
+  priv->speech.mark(name);
+}
+
+static GstFlowReturn gst_agent_audio_src_end_of_stream(GstAgentAudioSrc *self) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (priv->eos_pending)
+      return GST_FLOW_EOS;
+    priv->eos_pending = true;
+  }
+  priv->room_cond.notify_all();
+  return GST_FLOW_OK;
+}
+
+/* Streaming */
+
+/* Waits until the clock reaches `time`, unless unlock() was called. */
+static GstClockReturn wait_for_clock(GstAgentAudioSrc *self, GstClock *clock,
+                                     GstClockTime time) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  GstClockID id;
+  GstClockReturn ret;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->clock_lock);
+    if (priv->flushing)
+      return GST_CLOCK_UNSCHEDULED;
+    if (priv->clock_id != nullptr && gst_clock_id_uses_clock(priv->clock_id, clock)) {
+      gst_clock_single_shot_id_reinit(clock, priv->clock_id, time);
+    } else {
+      if (priv->clock_id != nullptr)
+        gst_clock_id_unref(priv->clock_id);
+      priv->clock_id = gst_clock_new_single_shot_id(clock, time);
+    }
+    id = gst_clock_id_ref(priv->clock_id);
+  }
+
+  ret = gst_clock_id_wait(id, nullptr);
+  gst_clock_id_unref(id);
+  return ret;
+}
+
+static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset,
+                                                guint length, GstBuffer **out) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT_CAST(self));
+  GstClockTime base_time = gst_element_get_base_time(GST_ELEMENT_CAST(self));
+  agentaudio::RenderResult result;
+  Timeline timeline;
+  Format format;
+  guint64 first, end;
+  GstBuffer *buffer;
+  GstMapInfo map;
+  bool at_eos;
+
+  (void)offset;
+  (void)length;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (!priv->timeline.started()) {
+      /* Start at the current running time: a source added to a pipeline
+       * that has been running does not burst to catch up. */
+      GstClockTime now = clock ? gst_clock_get_time(clock) : base_time;
+      priv->timeline.origin = now > base_time ? now - base_time : 0;
+      priv->timeline.origin_frame = 0;
+      priv->timeline.rate = priv->format.rate;
+      priv->buffer_index = 0;
+    }
+    timeline = priv->timeline;
+    format = priv->format;
+  }
+
+  /* Buffer k covers frames [k * rate * ptime / 1000, (k + 1) * ...): exactly
+   * ptime each, with no drift at rates where ptime is not whole samples. */
+  const guint64 per_second = (guint64)format.rate * priv->ptime;
+  first =
+      timeline.origin_frame + gst_util_uint64_scale(priv->buffer_index, per_second, 1000);
+  end = timeline.origin_frame +
+        gst_util_uint64_scale(priv->buffer_index + 1, per_second, 1000);
+  const GstClockTime pts = timeline.running_time(first);
+
+  /* Wait first, then take the queued audio: whatever was pushed before the
+   * buffer is due is in it. */
+  if (clock != nullptr) {
+    GstClockReturn wait = wait_for_clock(self, clock, base_time + pts);
+    gst_object_unref(clock);
+    if (wait == GST_CLOCK_UNSCHEDULED) {
+      GST_DEBUG_OBJECT(self, "clock wait unscheduled, flushing");
+      return GST_FLOW_FLUSHING;
+    }
+  }
+
+  const gsize frames = end - first;
+  buffer = gst_buffer_new_allocate(nullptr, frames * format.bytes_per_frame(), nullptr);
+  gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    at_eos =
+        priv->eos_pending && priv->speech.queued_frames() == 0 && !priv->speech.fading();
+    priv->speech.render(reinterpret_cast<gint16 *>(map.data), at_eos ? 0 : frames, first,
+                        result);
+    timeline = priv->timeline;
+  }
+  gst_buffer_unmap(buffer, &map);
+  priv->room_cond.notify_all();
+
+  if (result.ended)
+    post_last_audio(self, timeline, format, result.end);
+  post_marks(self, timeline, result.marks);
+  if (result.started)
+    post_first_audio(self, timeline.running_time(result.start));
+
+  if (at_eos) {
+    GST_DEBUG_OBJECT(self, "all speech played, end of stream");
+    gst_buffer_unref(buffer);
+    return GST_FLOW_EOS;
+  }
+
+  GST_BUFFER_PTS(buffer) = pts;
+  GST_BUFFER_DURATION(buffer) = timeline.running_time(end) - pts;
+  GST_BUFFER_OFFSET(buffer) = first;
+  GST_BUFFER_OFFSET_END(buffer) = end;
+  if (priv->discont) {
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    priv->discont = false;
+  }
+  if (result.speech_frames == 0)
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_GAP);
+  priv->buffer_index++;
+
+  *out = buffer;
+  return GST_FLOW_OK;
+}
+
+static void gst_agent_audio_src_get_times(GstBaseSrc *bsrc, GstBuffer *buffer,
+                                          GstClockTime *start, GstClockTime *end) {
+  /* create() already waited for the clock; GstBaseSrc's own sync would wait
+   * after filling and add a whole ptime of delay. */
+  (void)bsrc;
+  (void)buffer;
+  *start = GST_CLOCK_TIME_NONE;
+  *end = GST_CLOCK_TIME_NONE;
+}
+
+static gboolean gst_agent_audio_src_unlock(GstBaseSrc *bsrc) {
+  GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
+  std::lock_guard<std::mutex> lock(priv->clock_lock);
+
+  priv->flushing = true;
+  if (priv->clock_id != nullptr)
+    gst_clock_id_unschedule(priv->clock_id);
+  return TRUE;
+}
+
+static gboolean gst_agent_audio_src_unlock_stop(GstBaseSrc *bsrc) {
+  GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
+  std::lock_guard<std::mutex> lock(priv->clock_lock);
+
+  priv->flushing = false;
+  return TRUE;
+}
+
+/* Negotiation */
+
+static GstCaps *gst_agent_audio_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  GstCaps *templ = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bsrc));
+  Format format = speech_format(self);
+  GstCaps *caps;
+
+  /* Speech is played as it is pushed, so the output is the speech format.
+   * Until the queued samples are negotiated, the format pushed so far wins
+   * over speech-caps. */
+  {
+    std::lock_guard<std::mutex> lock(self->priv->queue_lock);
+    if (self->priv->negotiated || self->priv->speech.queued_frames() > 0)
+      format = self->priv->format;
+  }
+
+  caps = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout",
+                             G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT,
+                             format.rate, "channels", G_TYPE_INT, format.channels, NULL);
+  if (format.channels > 2)
+    gst_caps_set_simple(caps, "channel-mask", GST_TYPE_BITMASK,
+                        gst_audio_channel_get_fallback_mask(format.channels), NULL);
+
+  GstCaps *result = gst_caps_intersect(caps, templ);
+  gst_caps_unref(caps);
+  gst_caps_unref(templ);
+
+  if (filter != nullptr) {
+    caps = gst_caps_intersect_full(filter, result, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(result);
+    result = caps;
+  }
+  return result;
+}
+
+static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  agentaudio::CutResult cut;
+  Timeline timeline;
+  Format format;
+  GstAudioInfo info;
+
+  if (!gst_audio_info_from_caps(&info, caps))
+    return FALSE;
+  format.rate = GST_AUDIO_INFO_RATE(&info);
+  format.channels = GST_AUDIO_INFO_CHANNELS(&info);
+  GST_DEBUG_OBJECT(self, "output caps %" GST_PTR_FORMAT, caps);
+
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (priv->speech.queued_frames() > 0 && format != priv->format) {
+      GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                          ("Output format changed, queued speech discarded"),
+                          ("queued speech at rate %d with %d channels cannot be played "
+                           "as %" GST_PTR_FORMAT,
+                           priv->format.rate, priv->format.channels, caps));
+      priv->generation++;
+      cut = priv->speech.interrupt(0);
+    }
+    if (priv->timeline.started() && format.rate != priv->timeline.rate) {
+      /* Keep timestamps continuous: the next buffer starts where the last
+       * one ended, counted in the new rate from there. */
+      guint64 next =
+          priv->timeline.origin_frame +
+          gst_util_uint64_scale(priv->buffer_index,
+                                (guint64)priv->timeline.rate * priv->ptime, 1000);
+      priv->timeline.origin = priv->timeline.running_time(next);
+      priv->timeline.origin_frame = next;
+      priv->timeline.rate = format.rate;
+      priv->buffer_index = 0;
+    }
+    priv->format = format;
+    priv->speech.set_channels(format.channels);
+    priv->negotiated = true;
+    timeline = priv->timeline;
+  }
+  post_marks(self, timeline, cut.marks);
+  return TRUE;
+}
+
+static gboolean gst_agent_audio_src_query(GstBaseSrc *bsrc, GstQuery *query) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+
+  if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    guint ptime;
+    {
+      std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+      ptime = self->priv->settings.ptime;
+    }
+    /* A buffer is stamped with the time of its first sample and pushed at
+     * that time, so its last sample is one ptime late. */
+    GstClockTime latency = ptime * GST_MSECOND;
+    gst_query_set_latency(query, TRUE, latency, latency);
+    GST_DEBUG_OBJECT(self, "latency %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->query(bsrc, query);
+}
+
+/* State */
+
+static gboolean gst_agent_audio_src_start(GstBaseSrc *bsrc) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  GstAgentAudioSrcPrivate *priv = self->priv;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    priv->ptime = priv->settings.ptime;
+  }
+  {
+    /* Queued speech stays: what was pushed before PLAYING plays first. */
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->timeline = Timeline();
+    priv->buffer_index = 0;
+  }
+  priv->discont = true;
+  return TRUE;
+}
+
+static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  agentaudio::CutResult cut;
+  Timeline timeline;
+  Format format;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->generation++;
+    cut = priv->speech.discard();
+    timeline = priv->timeline;
+    format = priv->format;
+    priv->timeline = Timeline();
+    priv->eos_pending = false;
+    priv->negotiated = false;
+  }
+  priv->room_cond.notify_all();
+
+  {
+    std::lock_guard<std::mutex> lock(priv->clock_lock);
+    if (priv->clock_id != nullptr) {
+      gst_clock_id_unref(priv->clock_id);
+      priv->clock_id = nullptr;
+    }
+  }
+
+  GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames", cut.dropped);
+  /* Every first-audio gets its last-audio and every mark is posted once,
+   * even when the pipeline is torn down mid-sentence. */
+  if (cut.ended)
+    post_last_audio(self, timeline, format, cut.end);
+  post_marks(self, timeline, cut.marks);
+  return TRUE;
+}
+
+/* GObject */
+
+static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
+                                             const GValue *value, GParamSpec *pspec) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  std::unique_lock<std::mutex> lock(priv->settings_lock);
+
+  switch (prop_id) {
+    case PROP_PTIME:
+      priv->settings.ptime = g_value_get_uint(value);
+      break;
+    case PROP_SPEECH_CAPS: {
+      const GstCaps *caps = gst_value_get_caps(value);
+      GstCaps *new_caps =
+          caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
+      gst_caps_replace(&priv->settings.speech_caps, new_caps);
+      gst_caps_unref(new_caps);
+      break;
+    }
+    case PROP_INTERRUPT_FADE:
+      priv->settings.interrupt_fade = g_value_get_uint64(value);
+      break;
+    case PROP_MAX_SPEECH_TIME:
+      priv->settings.max_speech_time = g_value_get_uint64(value);
+      lock.unlock();
+      /* A larger limit (or none) may let a blocked push through. */
+      { std::lock_guard<std::mutex> qlock(priv->queue_lock); }
+      priv->room_cond.notify_all();
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
+                                             GValue *value, GParamSpec *pspec) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
+  GstAgentAudioSrcPrivate *priv = self->priv;
+
+  switch (prop_id) {
+    case PROP_PTIME: {
+      std::lock_guard<std::mutex> lock(priv->settings_lock);
+      g_value_set_uint(value, priv->settings.ptime);
+      break;
+    }
+    case PROP_SPEECH_CAPS: {
+      std::lock_guard<std::mutex> lock(priv->settings_lock);
+      gst_value_set_caps(value, priv->settings.speech_caps);
+      break;
+    }
+    case PROP_INTERRUPT_FADE: {
+      std::lock_guard<std::mutex> lock(priv->settings_lock);
+      g_value_set_uint64(value, priv->settings.interrupt_fade);
+      break;
+    }
+    case PROP_MAX_SPEECH_TIME: {
+      std::lock_guard<std::mutex> lock(priv->settings_lock);
+      g_value_set_uint64(value, priv->settings.max_speech_time);
+      break;
+    }
+    case PROP_QUEUED_SPEECH_TIME: {
+      std::lock_guard<std::mutex> lock(priv->queue_lock);
+      g_value_set_uint64(value,
+                         priv->format.frames_to_time(priv->speech.queued_frames()));
+      break;
+    }
+    case PROP_SPEAKING: {
+      std::lock_guard<std::mutex> lock(priv->queue_lock);
+      g_value_set_boolean(value, priv->speech.speaking());
+      break;
+    }
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_agent_audio_src_init(GstAgentAudioSrc *self) {
+  self->priv = new GstAgentAudioSrcPrivate();
+  self->priv->settings.speech_caps = gst_caps_from_string(DEFAULT_SPEECH_CAPS);
+
+  gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+}
+
+static void gst_agent_audio_src_finalize(GObject *object) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
+
+  gst_caps_unref(self->priv->settings.speech_caps);
+  if (self->priv->clock_id != nullptr)
+    gst_clock_id_unref(self->priv->clock_id);
+  delete self->priv;
+
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(agent_audio_src_debug, "agentaudiosrc", 0,
+                          "Clock-paced speech source for voice agents");
+
+  gobject_class->set_property = gst_agent_audio_src_set_property;
+  gobject_class->get_property = gst_agent_audio_src_get_property;
+  gobject_class->finalize = gst_agent_audio_src_finalize;
+
+  properties[PROP_PTIME] =
+      g_param_spec_uint("ptime", "Packet time",
+                        "Duration of every output buffer in milliseconds (SDP ptime)",
+                        MIN_PTIME, MAX_PTIME, DEFAULT_PTIME,
+                        (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                      GST_PARAM_MUTABLE_READY));
+  properties[PROP_SPEECH_CAPS] = g_param_spec_boxed(
+      "speech-caps", "Speech caps",
+      "Format of the bytes given to push-speech; applies to data pushed after "
+      "the change (S16LE, interleaved; the output plays it unconverted)",
+      GST_TYPE_CAPS,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_INTERRUPT_FADE] = g_param_spec_uint64(
+      "interrupt-fade", "Interrupt fade",
+      "Fade-out in nanoseconds that interrupt applies to speech playing at the "
+      "time (0 = hard cut)",
+      0, MAX_INTERRUPT_FADE, DEFAULT_INTERRUPT_FADE,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_MAX_SPEECH_TIME] = g_param_spec_uint64(
+      "max-speech-time", "Max speech time",
+      "While this many nanoseconds of speech are queued, push-speech blocks "
+      "until room frees (0 = unlimited)",
+      0, G_MAXUINT64, DEFAULT_MAX_SPEECH_TIME,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_QUEUED_SPEECH_TIME] = g_param_spec_uint64(
+      "queued-speech-time", "Queued speech time",
+      "Nanoseconds of speech queued and not yet pushed out", 0, G_MAXUINT64, 0,
+      (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_SPEAKING] = g_param_spec_boolean(
+      "speaking", "Speaking",
+      "TRUE between the first-audio and last-audio messages (notified when it "
+      "changes)",
+      FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties(gobject_class, N_PROPERTIES, properties);
+
+  /**
+   * GstAgentAudioSrc::push-speech:
+   * @src: the agentaudiosrc
+   * @buffer: (transfer none): speech bytes in the speech-caps format
+   *
+   * Queues speech. Any length: a partial frame is kept until the next push
+   * completes it. Blocks while max-speech-time of speech is queued.
+   *
+   * Returns: %GST_FLOW_OK when queued, %GST_FLOW_FLUSHING when an interrupt
+   * or a stop overtook the push, %GST_FLOW_EOS after end-of-stream,
+   * %GST_FLOW_NOT_NEGOTIATED (with an error on the bus) for a format that
+   * cannot be played.
+   */
+  signals[SIGNAL_PUSH_SPEECH] = g_signal_new_class_handler(
+      "push-speech", G_TYPE_FROM_CLASS(klass),
+      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_agent_audio_src_push_speech), nullptr, nullptr, nullptr,
+      GST_TYPE_FLOW_RETURN, 1, GST_TYPE_BUFFER | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
+   * GstAgentAudioSrc::interrupt:
+   * @src: the agentaudiosrc
+   *
+   * Barge-in: speech playing fades out over interrupt-fade and every other
+   * queued sample is dropped; pending marks are posted with interrupted=TRUE
+   * right away; a push blocked by max-speech-time returns FLUSHING.
+   *
+   * Returns: the nanoseconds of speech dropped.
+   */
+  signals[SIGNAL_INTERRUPT] =
+      g_signal_new_class_handler("interrupt", G_TYPE_FROM_CLASS(klass),
+                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+                                 G_CALLBACK(gst_agent_audio_src_interrupt), nullptr,
+                                 nullptr, nullptr, G_TYPE_UINT64, 0);
+
+  /**
+   * GstAgentAudioSrc::mark:
+   * @src: the agentaudiosrc
+   * @name: the mark's name
+   *
+   * Places a mark after the speech queued so far. A `mark` message is posted
+   * when the sample before it has been pushed out.
+   */
+  signals[SIGNAL_MARK] =
+      g_signal_new_class_handler("mark", G_TYPE_FROM_CLASS(klass),
+                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+                                 G_CALLBACK(gst_agent_audio_src_mark), nullptr, nullptr,
+                                 nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * GstAgentAudioSrc::end-of-stream:
+   * @src: the agentaudiosrc
+   *
+   * Once all queued speech has played, EOS is pushed; later pushes return
+   * %GST_FLOW_EOS until the element is stopped.
+   *
+   * Returns: %GST_FLOW_OK, or %GST_FLOW_EOS when already called.
+   */
+  signals[SIGNAL_END_OF_STREAM] =
+      g_signal_new_class_handler("end-of-stream", G_TYPE_FROM_CLASS(klass),
+                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+                                 G_CALLBACK(gst_agent_audio_src_end_of_stream), nullptr,
+                                 nullptr, nullptr, GST_TYPE_FLOW_RETURN, 0);
+
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Agent audio source", "Source/Audio",
+      "Plays pushed text-to-speech audio as a clock-paced live stream, with "
+      "barge-in, marks and speaking events",
+      "agentaudiosrc authors");
+
+  basesrc_class->get_caps = gst_agent_audio_src_get_caps;
+  basesrc_class->set_caps = gst_agent_audio_src_set_caps;
+  basesrc_class->query = gst_agent_audio_src_query;
+  basesrc_class->start = gst_agent_audio_src_start;
+  basesrc_class->stop = gst_agent_audio_src_stop;
+  basesrc_class->unlock = gst_agent_audio_src_unlock;
+  basesrc_class->unlock_stop = gst_agent_audio_src_unlock_stop;
+  basesrc_class->get_times = gst_agent_audio_src_get_times;
+  basesrc_class->create = gst_agent_audio_src_create;
+}

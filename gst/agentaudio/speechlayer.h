@@ -1,0 +1,118 @@
+/* agentaudiosrc
+ * Copyright (C) 2026 agentaudiosrc authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "samplequeue.h"
+
+namespace agentaudio {
+
+/* Everything below is in output frames: a "position" is the index of a frame
+ * on the output timeline (frame 0 is the first frame the element produced),
+ * which the element turns into running time. */
+
+struct MarkEvent {
+  std::string name;
+  uint64_t position; /* end of the speech before the mark, or where it was cut */
+  bool interrupted;
+};
+
+/* The end of an utterance, for last-audio. */
+struct UtteranceEnd {
+  uint64_t position; /* end of the last speech frame */
+  uint64_t played;   /* speech frames played since it started */
+  uint64_t dropped;  /* speech frames discarded by interrupt or stop */
+  bool interrupted;
+};
+
+/* What one rendered buffer did to the speech layer. */
+struct RenderResult {
+  std::size_t speech_frames = 0; /* frames [0, speech_frames) hold speech */
+  bool started = false;          /* the first speech after silence is in here */
+  uint64_t start = 0;            /* its position, when started */
+  bool ended = false;            /* the previous buffer held the last speech */
+  UtteranceEnd end{};
+  std::vector<MarkEvent> marks; /* marks now due, in order */
+};
+
+struct CutResult {
+  uint64_t dropped = 0; /* frames removed from the queue */
+  std::vector<MarkEvent> marks;
+  bool ended = false; /* only from discard(): the utterance it ended */
+  UtteranceEnd end{};
+};
+
+/* The speech layer: queued TTS frames, marks placed between them, the fade
+ * of a barge-in, and the started/stopped-speaking state.
+ *
+ * An utterance starts with the first buffer that holds speech and ends with
+ * the first buffer that holds none, so speech that runs out mid-buffer and
+ * resumes at the next buffer is one utterance. Within a buffer speech is
+ * always a prefix: the queue is read from the buffer's first frame on.
+ *
+ * Not thread-safe: the element guards it with its queue lock. */
+class SpeechLayer {
+ public:
+  explicit SpeechLayer(unsigned channels = 1) : queue_(channels) {}
+
+  unsigned channels() const { return queue_.channels(); }
+  void set_channels(unsigned channels) { queue_.set_channels(channels); }
+
+  void push(std::vector<int16_t> &&samples) { queue_.push(std::move(samples)); }
+
+  /* Places a mark after everything queued so far. */
+  void mark(std::string name);
+
+  /* Barge-in. While speech is audible the next fade_frames queued frames fade
+   * out to silence (a fade already running is left to finish); the rest of the
+   * queue is dropped and every pending mark is reported interrupted. */
+  CutResult interrupt(uint64_t fade_frames);
+
+  /* Drops everything, as when the element stops: ends a running utterance
+   * (interrupted) and reports every pending mark interrupted. Positions start
+   * again from 0 afterwards. */
+  CutResult discard();
+
+  /* Fills `frames` frames at output position `position` with queued speech,
+   * then silence. With frames == 0 (end of stream) it only settles the state:
+   * ends the utterance and reports the marks that are due. */
+  void render(int16_t *out, std::size_t frames, uint64_t position, RenderResult &result);
+
+  uint64_t queued_frames() const { return queue_.queued_frames(); }
+  bool speaking() const { return speaking_; }
+  bool fading() const { return fade_left_ > 0; }
+
+ private:
+  struct Mark {
+    uint64_t at; /* queue position (SampleQueue::write_pos() when placed) */
+    std::string name;
+  };
+
+  void cut_marks(uint64_t position, std::vector<MarkEvent> &out);
+
+  SampleQueue queue_;
+  std::deque<Mark> marks_;
+
+  /* The queue's first fade_left_ frames are the tail of a fade-out of
+   * fade_len_ frames. */
+  uint64_t fade_len_ = 0;
+  uint64_t fade_left_ = 0;
+
+  /* The running utterance. */
+  bool speaking_ = false;
+  bool interrupted_ = false;
+  uint64_t played_ = 0;
+  uint64_t dropped_ = 0;
+
+  uint64_t last_end_ = 0; /* position after the last speech frame played */
+  uint64_t next_ = 0;     /* position of the next frame to render */
+};
+
+}  // namespace agentaudio

@@ -1,0 +1,223 @@
+/* agentaudiosrc — unit tests of the GStreamer-free parts: the sample queue,
+ * the frame assembler, the gain kernels and the speech layer's bookkeeping. */
+#include <gst/check/gstcheck.h>
+
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "frameassembler.h"
+#include "mixer.h"
+#include "samplequeue.h"
+#include "speechlayer.h"
+
+using namespace agentaudio;
+
+static std::vector<int16_t> counting(std::size_t n, int16_t from = 1) {
+  std::vector<int16_t> v(n);
+  std::iota(v.begin(), v.end(), from);
+  return v;
+}
+
+GST_START_TEST(test_queue_pops_across_chunks_in_order) {
+  SampleQueue q(2);
+  q.push(counting(6, 1));  /* 3 frames */
+  q.push(counting(10, 7)); /* 5 frames */
+  fail_unless_equals_int(q.queued_frames(), 8);
+
+  int16_t out[16] = {0};
+  fail_unless_equals_int(q.pop(out, 4), 4);
+  for (int i = 0; i < 8; i++)
+    fail_unless_equals_int(out[i], i + 1);
+  fail_unless_equals_int(q.pop(out, 10), 4);
+  for (int i = 0; i < 8; i++)
+    fail_unless_equals_int(out[i], i + 9);
+  fail_unless(q.empty());
+  fail_unless_equals_int(q.read_pos(), 8);
+  fail_unless_equals_int(q.write_pos(), 8);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_queue_truncate_keeps_head) {
+  SampleQueue q(1);
+  q.push(counting(5, 1));
+  q.push(counting(5, 6));
+  q.push(counting(5, 11));
+  int16_t out[16];
+  q.pop(out, 2);
+  fail_unless_equals_int(q.truncate(6), 7);
+  fail_unless_equals_int(q.queued_frames(), 6);
+  fail_unless_equals_int(q.write_pos(), 8);
+  fail_unless_equals_int(q.pop(out, 16), 6);
+  for (int i = 0; i < 6; i++)
+    fail_unless_equals_int(out[i], i + 3);
+
+  q.push(counting(4, 100));
+  fail_unless_equals_int(q.truncate(10), 0); /* keeping more than queued */
+  fail_unless_equals_int(q.clear(), 4);
+  fail_unless(q.empty());
+  q.push(counting(3, 50));
+  fail_unless_equals_int(q.pop(out, 16), 3);
+  fail_unless_equals_int(out[0], 50);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_assembler_joins_partial_frames) {
+  FrameAssembler a;
+  a.reset(4); /* stereo S16 */
+  const uint8_t data[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  std::vector<uint8_t> out;
+
+  fail_unless_equals_int(a.whole_bytes(3), 0);
+  uint8_t none[1];
+  a.assemble(data, 3, none);
+  fail_unless_equals_int(a.pending_bytes(), 3);
+
+  fail_unless_equals_int(a.whole_bytes(7), 8);
+  out.resize(8);
+  a.assemble(data + 3, 7, out.data());
+  for (int i = 0; i < 8; i++)
+    fail_unless_equals_int(out[i], i + 1);
+  fail_unless_equals_int(a.pending_bytes(), 2);
+
+  out.resize(a.whole_bytes(2));
+  fail_unless_equals_int(out.size(), 4);
+  const uint8_t more[] = {11, 12};
+  a.assemble(more, 2, out.data());
+  fail_unless_equals_int(out[0], 9);
+  fail_unless_equals_int(out[3], 12);
+  fail_unless_equals_int(a.pending_bytes(), 0);
+
+  a.assemble(data, 1, none);
+  a.reset(2);
+  fail_unless_equals_int(a.pending_bytes(), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_fade_out_ramp_reaches_zero) {
+  std::vector<int16_t> v(100, 10000);
+  scale_ramp(v.data(), 100, 1, fade_out_gain(0, 100), -1.0f / 100);
+  fail_unless_equals_int(v[0], 9900);
+  fail_unless_equals_int(v[50], 4900);
+  fail_unless_equals_int(v[99], 0);
+  for (int i = 1; i < 100; i++)
+    fail_unless(v[i] < v[i - 1]);
+
+  /* Split in two calls: the same samples. */
+  std::vector<int16_t> w(100, 10000);
+  scale_ramp(w.data(), 30, 1, fade_out_gain(0, 100), -1.0f / 100);
+  scale_ramp(w.data() + 30, 70, 1, fade_out_gain(30, 100), -1.0f / 100);
+  fail_unless(v == w);
+
+  /* Every channel of a frame gets the frame's gain. */
+  std::vector<int16_t> st = {1000, -1000, 1000, -1000};
+  scale_ramp(st.data(), 2, 2, 0.5f, -0.5f);
+  fail_unless_equals_int(st[0], 500);
+  fail_unless_equals_int(st[1], -500);
+  fail_unless_equals_int(st[2], 0);
+  fail_unless_equals_int(st[3], 0);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_layer_events_positions) {
+  SpeechLayer layer(1);
+  std::vector<int16_t> out(10);
+  RenderResult r;
+
+  layer.render(out.data(), 10, 0, r);
+  fail_if(r.started || r.ended);
+  fail_unless_equals_int(r.speech_frames, 0);
+
+  layer.push(counting(15));
+  layer.mark("m");
+  r = RenderResult();
+  layer.render(out.data(), 10, 10, r);
+  fail_unless(r.started);
+  fail_unless_equals_int(r.start, 10);
+  fail_unless(layer.speaking());
+
+  r = RenderResult();
+  layer.render(out.data(), 10, 20, r);
+  fail_unless_equals_int(r.speech_frames, 5);
+  fail_unless_equals_int(r.marks.size(), 1);
+  fail_unless_equals_int(r.marks[0].position, 25);
+  fail_if(r.ended);
+
+  r = RenderResult();
+  layer.render(out.data(), 10, 30, r);
+  fail_unless(r.ended);
+  fail_unless_equals_int(r.end.position, 25);
+  fail_unless_equals_int(r.end.played, 15);
+  fail_if(r.end.interrupted);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_layer_interrupt_keeps_fade_and_reports) {
+  SpeechLayer layer(1);
+  std::vector<int16_t> out(10);
+  RenderResult r;
+  layer.push(std::vector<int16_t>(100, 1000));
+  layer.mark("x");
+  layer.render(out.data(), 10, 0, r);
+
+  CutResult cut = layer.interrupt(4);
+  fail_unless_equals_int(cut.dropped, 86);
+  fail_unless_equals_int(cut.marks.size(), 1);
+  fail_unless(cut.marks[0].interrupted);
+  fail_unless_equals_int(cut.marks[0].position, 14);
+  fail_unless(layer.fading());
+
+  /* A second interrupt during the fade lets it finish and drops nothing. */
+  fail_unless_equals_int(layer.interrupt(4).dropped, 0);
+
+  r = RenderResult();
+  layer.render(out.data(), 10, 10, r);
+  fail_unless_equals_int(r.speech_frames, 4);
+  fail_unless_equals_int(out[0], 750);
+  fail_unless_equals_int(out[3], 0);
+  fail_unless_equals_int(out[4], 0);
+
+  r = RenderResult();
+  layer.render(out.data(), 10, 20, r);
+  fail_unless(r.ended);
+  fail_unless(r.end.interrupted);
+  fail_unless_equals_int(r.end.dropped, 86);
+  fail_unless_equals_int(r.end.played, 14);
+  fail_unless_equals_int(r.end.position, 14);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_layer_discard_closes_utterance) {
+  SpeechLayer layer(1);
+  std::vector<int16_t> out(10);
+  RenderResult r;
+  layer.push(counting(30));
+  layer.render(out.data(), 10, 0, r);
+  layer.mark("y");
+  CutResult cut = layer.discard();
+  fail_unless_equals_int(cut.dropped, 20);
+  fail_unless(cut.ended);
+  fail_unless(cut.end.interrupted);
+  fail_unless_equals_int(cut.end.played, 10);
+  fail_unless_equals_int(cut.end.dropped, 20);
+  fail_unless_equals_int(cut.marks.size(), 1);
+  fail_if(layer.speaking());
+  fail_unless_equals_int(layer.queued_frames(), 0);
+}
+GST_END_TEST;
+
+static Suite *core_suite(void) {
+  Suite *s = suite_create("core");
+  TCase *tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_queue_pops_across_chunks_in_order);
+  tcase_add_test(tc, test_queue_truncate_keeps_head);
+  tcase_add_test(tc, test_assembler_joins_partial_frames);
+  tcase_add_test(tc, test_fade_out_ramp_reaches_zero);
+  tcase_add_test(tc, test_layer_events_positions);
+  tcase_add_test(tc, test_layer_interrupt_keeps_fade_and_reports);
+  tcase_add_test(tc, test_layer_discard_closes_utterance);
+  return s;
+}
+
+GST_CHECK_MAIN(core);
