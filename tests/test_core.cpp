@@ -6,6 +6,7 @@
 #include <numeric>
 #include <vector>
 
+#include "backgroundlayer.h"
 #include "frameassembler.h"
 #include "mixer.h"
 #include "samplequeue.h"
@@ -206,6 +207,86 @@ GST_START_TEST(test_layer_discard_closes_utterance) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_mix_saturates_and_ramps) {
+  std::vector<int16_t> dst = {30000, -30000, 100, 0};
+  std::vector<int16_t> src = {30000, -30000, 100, 32767};
+  mix_ramp(dst.data(), src.data(), 4, 1, 1.0f, 0.0f);
+  fail_unless_equals_int(dst[0], 32767);
+  fail_unless_equals_int(dst[1], -32768);
+  fail_unless_equals_int(dst[2], 200);
+  fail_unless_equals_int(dst[3], 32767);
+
+  /* Gain up to 10 with loud input still clips, never wraps. */
+  std::vector<int16_t> d2(64, 0), s2(64, -32768);
+  mix_ramp(d2.data(), s2.data(), 64, 1, 10.0f, 0.0f);
+  for (int16_t x : d2)
+    fail_unless_equals_int(x, -32768);
+
+  /* Stereo ramp: both channels of a frame share its gain. */
+  std::vector<int16_t> d3(8, 0), s3(8, 1000);
+  mix_ramp(d3.data(), s3.data(), 4, 2, 0.25f, 0.25f);
+  const int16_t expected[] = {250, 250, 500, 500, 750, 750, 1000, 1000};
+  for (int i = 0; i < 8; i++)
+    fail_unless_equals_int(d3[i], expected[i]);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bed_plays_once_then_frees) {
+  BackgroundLayer bed(1);
+  bed.push(counting(5, 1));
+  bed.push(counting(5, 6));
+  fail_unless_equals_int(bed.pending_frames(), 10);
+  std::vector<int16_t> out(8);
+  fail_unless_equals_int(bed.read(out.data(), 8), 8);
+  fail_unless_equals_int(out[7], 8);
+  fail_unless_equals_int(bed.read(out.data(), 8), 2);
+  fail_unless_equals_int(out[0], 9);
+  fail_unless_equals_int(out[1], 10);
+  fail_unless_equals_int(out[2], 0);
+  fail_unless(bed.empty());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bed_loops_across_chunks) {
+  BackgroundLayer bed(1);
+  bed.set_loop(true);
+  bed.push(counting(3, 1));
+  bed.push(counting(4, 4)); /* bed = 1..7 */
+  std::vector<int16_t> out(20);
+  fail_unless_equals_int(bed.read(out.data(), 20), 20);
+  for (int i = 0; i < 20; i++)
+    fail_unless_equals_int(out[i], i % 7 + 1);
+  fail_unless_equals_int(bed.pending_frames(), 1); /* 20 = 2 * 7 + 6 */
+
+  /* Turning the loop off plays out to the end of the bed once. */
+  bed.set_loop(false);
+  fail_unless_equals_int(bed.read(out.data(), 20), 1);
+  fail_unless_equals_int(out[0], 7);
+  fail_unless(bed.empty());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bed_clear_fades_through_the_loop) {
+  BackgroundLayer bed(1);
+  bed.set_loop(true);
+  bed.push(std::vector<int16_t>(3, 1000));
+  std::vector<int16_t> out(10);
+  bed.read(out.data(), 2);
+  /* A 6-frame fade over a 3-frame bed wraps around it twice and ends one
+   * frame before the end of a pass: that frame is what is dropped. */
+  fail_unless_equals_int(bed.clear(6), 1);
+  fail_unless(bed.fading());
+  /* Pushed after the clear: a new bed, which loops too (the property is
+   * still set), starting once the fade has played. */
+  bed.push(std::vector<int16_t>(2, 7));
+  fail_unless_equals_int(bed.read(out.data(), 10), 10);
+  const int16_t expected[] = {833, 667, 500, 333, 167, 0, 7, 7, 7, 7};
+  for (int i = 0; i < 10; i++)
+    fail_unless(std::abs(out[i] - expected[i]) <= 1, "frame %d is %d", i, out[i]);
+  fail_if(bed.fading());
+}
+GST_END_TEST;
+
 static Suite *core_suite(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("general");
@@ -217,6 +298,10 @@ static Suite *core_suite(void) {
   tcase_add_test(tc, test_layer_events_positions);
   tcase_add_test(tc, test_layer_interrupt_keeps_fade_and_reports);
   tcase_add_test(tc, test_layer_discard_closes_utterance);
+  tcase_add_test(tc, test_mix_saturates_and_ramps);
+  tcase_add_test(tc, test_bed_plays_once_then_frees);
+  tcase_add_test(tc, test_bed_loops_across_chunks);
+  tcase_add_test(tc, test_bed_clear_fades_through_the_loop);
   return s;
 }
 

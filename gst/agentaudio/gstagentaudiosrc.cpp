@@ -14,7 +14,15 @@
  * buffers) whenever there is nothing to say.
  *
  * #GstAgentAudioSrc::interrupt is a barge-in: a short fade, then every queued
- * sample is dropped and the next buffer is silent. #GstAgentAudioSrc::mark
+ * sample is dropped and the next buffer is silent.
+ *
+ * #GstAgentAudioSrc::push-background feeds a background layer (ambient sound,
+ * "thinking" sounds) mixed under the speech with saturation, at
+ * #GstAgentAudioSrc:background-volume, ducked to
+ * #GstAgentAudioSrc:duck-volume while speech plays, optionally looped
+ * (#GstAgentAudioSrc:background-loop) and faded out by
+ * #GstAgentAudioSrc::clear-background. Every gain change is a ramp over at
+ * most one buffer. #GstAgentAudioSrc::mark
  * places a named mark between two pushes. The streaming thread posts element
  * messages on the bus:
  *
@@ -58,7 +66,9 @@
 #include <utility>
 #include <vector>
 
+#include "backgroundlayer.h"
 #include "frameassembler.h"
+#include "mixer.h"
 #include "speechlayer.h"
 
 GST_DEBUG_CATEGORY_STATIC(agent_audio_src_debug);
@@ -72,6 +82,11 @@ GST_DEBUG_CATEGORY_STATIC(agent_audio_src_debug);
 #define DEFAULT_INTERRUPT_FADE (10 * GST_MSECOND)
 #define MAX_INTERRUPT_FADE GST_SECOND
 #define DEFAULT_MAX_SPEECH_TIME 0
+#define DEFAULT_MAX_BACKGROUND_TIME 0
+#define DEFAULT_BACKGROUND_VOLUME 1.0
+#define MAX_BACKGROUND_VOLUME 10.0
+#define DEFAULT_DUCK_VOLUME 1.0
+#define DEFAULT_BACKGROUND_LOOP FALSE
 
 #define DEFAULT_SPEECH_CAPS \
   "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1"
@@ -84,6 +99,12 @@ enum {
   PROP_MAX_SPEECH_TIME,
   PROP_QUEUED_SPEECH_TIME,
   PROP_SPEAKING,
+  PROP_BACKGROUND_CAPS,
+  PROP_BACKGROUND_VOLUME,
+  PROP_DUCK_VOLUME,
+  PROP_BACKGROUND_LOOP,
+  PROP_MAX_BACKGROUND_TIME,
+  PROP_QUEUED_BACKGROUND_TIME,
   N_PROPERTIES
 };
 
@@ -92,6 +113,8 @@ enum {
   SIGNAL_INTERRUPT,
   SIGNAL_MARK,
   SIGNAL_END_OF_STREAM,
+  SIGNAL_PUSH_BACKGROUND,
+  SIGNAL_CLEAR_BACKGROUND,
   N_SIGNALS
 };
 
@@ -105,12 +128,26 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 
 namespace {
 
+/* The two inputs the application feeds; they differ in what they queue
+ * into, not in how bytes become frames. */
+enum Layer { SPEECH, BACKGROUND, N_LAYERS };
+const gchar *const push_signal_name[N_LAYERS] = {"push-speech", "push-background"};
+
 /* Property values; copied out under the lock by whoever needs them. */
 struct Settings {
   guint ptime = DEFAULT_PTIME;
-  GstCaps *speech_caps = nullptr; /* owned, never NULL after init */
+  GstCaps *caps[N_LAYERS] = {}; /* speech-caps, background-caps; owned, never NULL */
+  guint64 max_time[N_LAYERS] = {DEFAULT_MAX_SPEECH_TIME, DEFAULT_MAX_BACKGROUND_TIME};
   guint64 interrupt_fade = DEFAULT_INTERRUPT_FADE;
-  guint64 max_speech_time = DEFAULT_MAX_SPEECH_TIME;
+  gdouble background_volume = DEFAULT_BACKGROUND_VOLUME;
+  gdouble duck_volume = DEFAULT_DUCK_VOLUME;
+  gboolean background_loop = DEFAULT_BACKGROUND_LOOP;
+};
+
+/* Where a layer's pushes are joined into frames. */
+struct Input {
+  agentaudio::FrameAssembler assembler;
+  guint64 generation = 0; /* the layer generation the partial frame belongs to */
 };
 
 /* A raw audio format as the queues see it. */
@@ -156,25 +193,28 @@ struct GstAgentAudioSrcPrivate {
   /* Serialises pushes so that a partial frame is completed by the push that
    * follows it. Taken before queue_lock, never while holding it. */
   std::mutex input_lock;
-  agentaudio::FrameAssembler assembler; /* guarded by input_lock */
-  guint64 assembler_generation = 0;     /* guarded by input_lock */
+  Input inputs[N_LAYERS]; /* guarded by input_lock */
 
   /* What pushers, signals and the streaming thread share. */
   std::mutex queue_lock;
-  std::condition_variable room_cond; /* queued speech shrank, or a wait must end */
-  agentaudio::SpeechLayer speech;    /* guarded by queue_lock */
-  Format format;                     /* of the queued samples; guarded by queue_lock */
-  bool negotiated = false;           /* format is the output's; guarded by queue_lock */
-  Timeline timeline;                 /* guarded by queue_lock */
-  bool eos_pending = false;          /* guarded by queue_lock */
-  /* Bumped (under queue_lock) by interrupt and stop: a push that started
-   * before is not queued and returns FLUSHING. */
-  std::atomic<guint64> generation{0};
+  std::condition_variable room_cond;      /* queued speech shrank, or a wait must end */
+  agentaudio::SpeechLayer speech;         /* guarded by queue_lock */
+  agentaudio::BackgroundLayer background; /* guarded by queue_lock */
+  Format format;            /* of the queued samples; guarded by queue_lock */
+  bool negotiated = false;  /* format is the output's; guarded by queue_lock */
+  Timeline timeline;        /* guarded by queue_lock */
+  bool eos_pending = false; /* guarded by queue_lock */
+  /* Bumped (under queue_lock) by interrupt / clear-background and by stop:
+   * a push to that layer that started before is not queued and returns
+   * FLUSHING. */
+  std::atomic<guint64> generation[N_LAYERS] = {};
 
   /* Streaming thread only, reset by start(). */
   guint ptime = DEFAULT_PTIME;
   guint64 buffer_index = 0; /* buffers since timeline.origin_frame */
   bool discont = true;
+  std::vector<gint16> bed; /* the background of one buffer, before mixing */
+  float bed_gain = -1.0f;  /* the background gain reached; < 0 until the first buffer */
 
   /* The clock wait, apart so that unlock() can reach it. */
   std::mutex clock_lock;
@@ -194,8 +234,8 @@ GST_ELEMENT_REGISTER_DEFINE(agentaudiosrc, "agentaudiosrc", GST_RANK_NONE,
 
 /* Format helpers */
 
-/* The speech format the element can play: fixed raw S16LE audio. */
-static gboolean parse_speech_caps(GstCaps *caps, Format *format) {
+/* The input format the element can play: fixed raw S16LE audio. */
+static gboolean parse_input_caps(GstCaps *caps, Format *format) {
   GstAudioInfo info;
 
   if (caps == nullptr || !gst_caps_is_fixed(caps) ||
@@ -215,7 +255,7 @@ static Format speech_format(GstAgentAudioSrc *self) {
   std::lock_guard<std::mutex> lock(priv->settings_lock);
   Format format;
 
-  parse_speech_caps(priv->settings.speech_caps, &format);
+  parse_input_caps(priv->settings.caps[SPEECH], &format);
   return format;
 }
 
@@ -258,36 +298,36 @@ static void post_marks(GstAgentAudioSrc *self, const Timeline &timeline,
 
 /* Action signals */
 
-static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, GstCaps *caps,
+static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, Layer layer, GstCaps *caps,
                                     const Format &output) {
   GST_ELEMENT_ERROR(
-      self, STREAM, FORMAT, ("Cannot play speech in this format"),
-      ("push-speech: cannot convert %" GST_PTR_FORMAT " to the output format "
-       "(S16LE, interleaved, rate %d, %d channels); format conversion is not "
-       "supported yet",
-       caps, output.rate, output.channels));
+      self, STREAM, FORMAT,
+      ("Cannot play %s audio in this format", layer == SPEECH ? "speech" : "background"),
+      ("%s: cannot convert %" GST_PTR_FORMAT " to the output format "
+       "(S16LE, interleaved, rate %d, %d channels); format conversion "
+       "is not supported yet",
+       push_signal_name[layer], caps, output.rate, output.channels));
   return GST_FLOW_NOT_NEGOTIATED;
 }
 
 /* Turns pushed bytes into whole S16 frames, joining partial frames across
  * pushes. Returns FALSE when the buffer cannot be read. */
-static gboolean assemble_frames(GstAgentAudioSrcPrivate *priv, GstBuffer *buffer,
-                                const Format &in, guint64 generation,
-                                std::vector<gint16> &samples) {
+static gboolean assemble_frames(Input &input, GstBuffer *buffer, const Format &in,
+                                guint64 generation, std::vector<gint16> &samples) {
   GstMapInfo map;
 
-  if (priv->assembler_generation != generation ||
-      priv->assembler.frame_bytes() != in.bytes_per_frame()) {
+  if (input.generation != generation ||
+      input.assembler.frame_bytes() != in.bytes_per_frame()) {
     /* A partial frame left by a flushed stream, or in another format, must
      * not shift the samples of this one. */
-    priv->assembler.reset(in.bytes_per_frame());
-    priv->assembler_generation = generation;
+    input.assembler.reset(in.bytes_per_frame());
+    input.generation = generation;
   }
 
   if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
     return FALSE;
-  samples.resize(priv->assembler.whole_bytes(map.size) / sizeof(gint16));
-  priv->assembler.assemble(map.data, map.size,
+  samples.resize(input.assembler.whole_bytes(map.size) / sizeof(gint16));
+  input.assembler.assemble(map.data, map.size,
                            reinterpret_cast<guint8 *>(samples.data()));
   gst_buffer_unmap(buffer, &map);
 #if G_BYTE_ORDER == G_BIG_ENDIAN
@@ -297,19 +337,25 @@ static gboolean assemble_frames(GstAgentAudioSrcPrivate *priv, GstBuffer *buffer
   return TRUE;
 }
 
-static GstFlowReturn push_speech_frames(GstAgentAudioSrc *self, GstCaps *caps,
-                                        GstBuffer *buffer) {
+/* Frames a layer holds that count against its max-*-time. Call with
+ * queue_lock held. */
+static guint64 queued_frames(GstAgentAudioSrcPrivate *priv, Layer layer) {
+  return layer == SPEECH ? priv->speech.queued_frames()
+                         : priv->background.pending_frames();
+}
+
+static bool layers_empty(GstAgentAudioSrcPrivate *priv) {
+  return priv->speech.queued_frames() == 0 && priv->background.empty();
+}
+
+static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *caps,
+                                 guint64 max_time, GstBuffer *buffer) {
   GstAgentAudioSrcPrivate *priv = self->priv;
-  const guint64 generation = priv->generation.load();
-  guint64 max_time;
+  std::atomic<guint64> &current = priv->generation[layer];
+  const guint64 generation = current.load();
   Format in, output;
 
-  {
-    std::lock_guard<std::mutex> lock(priv->settings_lock);
-    max_time = priv->settings.max_speech_time;
-  }
-
-  const bool playable = parse_speech_caps(caps, &in);
+  const bool playable = parse_input_caps(caps, &in);
   if (!playable) {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
     output = priv->format;
@@ -317,79 +363,116 @@ static GstFlowReturn push_speech_frames(GstAgentAudioSrc *self, GstCaps *caps,
     /* Wait for room first: nothing is copied for a push that gets flushed. */
     std::unique_lock<std::mutex> lock(priv->queue_lock);
 
-    if (!priv->negotiated && priv->speech.queued_frames() == 0) {
-      /* Before negotiation the first push decides the queue's format. */
+    if (!priv->negotiated && layers_empty(priv)) {
+      /* Before negotiation the first push decides the queues' format. */
       priv->format = in;
       priv->speech.set_channels(in.channels);
+      priv->background.set_channels(in.channels);
     }
     output = priv->format;
     if (in == output) {
       guint64 max_frames = output.time_to_frames(max_time);
       priv->room_cond.wait(lock, [&] {
-        return max_frames == 0 || priv->speech.queued_frames() < max_frames ||
-               priv->eos_pending || priv->generation.load() != generation;
+        return max_frames == 0 || queued_frames(priv, layer) < max_frames ||
+               (layer == SPEECH && priv->eos_pending) || current.load() != generation;
       });
-      if (priv->eos_pending)
+      if (layer == SPEECH && priv->eos_pending)
         return GST_FLOW_EOS;
-      if (priv->generation.load() != generation)
+      if (current.load() != generation)
         return GST_FLOW_FLUSHING;
     }
   }
   if (!playable || in != output)
-    return not_negotiated(self, caps, output);
+    return not_negotiated(self, layer, caps, output);
 
   {
     std::lock_guard<std::mutex> input(priv->input_lock);
     std::vector<gint16> samples;
 
-    if (!assemble_frames(priv, buffer, in, generation, samples)) {
-      GST_ELEMENT_WARNING(self, RESOURCE, READ, ("Cannot read pushed speech"),
-                          ("push-speech: could not map %" GST_PTR_FORMAT, buffer));
+    if (!assemble_frames(priv->inputs[layer], buffer, in, generation, samples)) {
+      GST_ELEMENT_WARNING(
+          self, RESOURCE, READ, ("Cannot read pushed audio"),
+          ("%s: could not map %" GST_PTR_FORMAT, push_signal_name[layer], buffer));
       return GST_FLOW_ERROR;
     }
 
     std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (priv->eos_pending)
+    if (layer == SPEECH && priv->eos_pending)
       return GST_FLOW_EOS;
-    if (priv->generation.load() != generation)
+    if (current.load() != generation)
       return GST_FLOW_FLUSHING;
     if (priv->format != in)
       output = priv->format;
-    else
+    else if (layer == SPEECH)
       priv->speech.push(std::move(samples));
+    else
+      priv->background.push(std::move(samples));
   }
   if (output != in)
-    return not_negotiated(self, caps, output);
+    return not_negotiated(self, layer, caps, output);
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn gst_agent_audio_src_push_speech(GstAgentAudioSrc *self,
-                                                     GstBuffer *buffer) {
+static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer) {
   GstCaps *caps;
+  guint64 max_time;
   GstFlowReturn ret;
 
   if (buffer == nullptr) {
-    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid speech"),
-                        ("push-speech: NULL buffer"));
+    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid audio pushed"),
+                        ("%s: NULL buffer", push_signal_name[layer]));
     return GST_FLOW_ERROR;
   }
 
   {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    caps = gst_caps_ref(self->priv->settings.speech_caps);
+    caps = gst_caps_ref(self->priv->settings.caps[layer]);
+    max_time = self->priv->settings.max_time[layer];
   }
 
   /* No exception may cross into C (a huge push can throw bad_alloc). */
   try {
-    ret = push_speech_frames(self, caps, buffer);
+    ret = push_frames(self, layer, caps, max_time, buffer);
   } catch (const std::bad_alloc &) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing speech"),
-                      ("push-speech: could not queue %" G_GSIZE_FORMAT " bytes",
-                       gst_buffer_get_size(buffer)));
+    GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
+                      ("%s: could not queue %" G_GSIZE_FORMAT " bytes",
+                       push_signal_name[layer], gst_buffer_get_size(buffer)));
     ret = GST_FLOW_ERROR;
   }
   gst_caps_unref(caps);
   return ret;
+}
+
+static GstFlowReturn gst_agent_audio_src_push_speech(GstAgentAudioSrc *self,
+                                                     GstBuffer *buffer) {
+  return push_layer(self, SPEECH, buffer);
+}
+
+static GstFlowReturn gst_agent_audio_src_push_background(GstAgentAudioSrc *self,
+                                                         GstBuffer *buffer) {
+  return push_layer(self, BACKGROUND, buffer);
+}
+
+static guint64 gst_agent_audio_src_clear_background(GstAgentAudioSrc *self) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  guint64 fade, dropped;
+  Format format;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    fade = priv->settings.interrupt_fade;
+  }
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->generation[BACKGROUND]++;
+    dropped = priv->background.clear(priv->format.time_to_frames(fade));
+    format = priv->format;
+  }
+  priv->room_cond.notify_all();
+
+  GST_DEBUG_OBJECT(self, "clear-background dropped %" G_GUINT64_FORMAT " frames",
+                   dropped);
+  return format.frames_to_time(dropped);
 }
 
 static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
@@ -406,7 +489,7 @@ static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
-    priv->generation++;
+    priv->generation[SPEECH]++;
     cut = priv->speech.interrupt(priv->format.time_to_frames(fade));
     timeline = priv->timeline;
     format = priv->format;
@@ -484,10 +567,18 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   guint64 first, end;
   GstBuffer *buffer;
   GstMapInfo map;
+  gsize bed_frames;
+  gdouble volume, duck;
   bool at_eos;
 
   (void)offset;
   (void)length;
+
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    volume = priv->settings.background_volume;
+    duck = priv->settings.duck_volume;
+  }
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
@@ -525,18 +616,34 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   }
 
   const gsize frames = end - first;
+  const gsize samples = frames * format.channels;
+  if (priv->bed.size() < samples)
+    priv->bed.resize(samples); /* once per format: no allocation per buffer */
   buffer = gst_buffer_new_allocate(nullptr, frames * format.bytes_per_frame(), nullptr);
   gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+  gint16 *data = reinterpret_cast<gint16 *>(map.data);
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
     at_eos =
         priv->eos_pending && priv->speech.queued_frames() == 0 && !priv->speech.fading();
-    priv->speech.render(reinterpret_cast<gint16 *>(map.data), at_eos ? 0 : frames, first,
-                        result);
+    priv->speech.render(data, at_eos ? 0 : frames, first, result);
+    bed_frames = at_eos ? 0 : priv->background.read(priv->bed.data(), frames);
     timeline = priv->timeline;
   }
-  gst_buffer_unmap(buffer, &map);
   priv->room_cond.notify_all();
+
+  /* The bed's gain moves to its target over this buffer, never in a step:
+   * volume changes, ducking as speech starts and releasing after it ends. */
+  const float target =
+      static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0));
+  if (priv->bed_gain < 0.0f)
+    priv->bed_gain = target;
+  const float step = (target - priv->bed_gain) / static_cast<float>(frames);
+  if (bed_frames > 0)
+    agentaudio::mix_ramp(data, priv->bed.data(), bed_frames, format.channels,
+                         priv->bed_gain + step, step);
+  priv->bed_gain = target;
+  gst_buffer_unmap(buffer, &map);
 
   if (result.ended)
     post_last_audio(self, timeline, format, result.end);
@@ -558,7 +665,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
     GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
     priv->discont = false;
   }
-  if (result.speech_frames == 0)
+  if (result.speech_frames == 0 && bed_frames == 0)
     GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_GAP);
   priv->buffer_index++;
 
@@ -607,7 +714,7 @@ static GstCaps *gst_agent_audio_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter) 
    * over speech-caps. */
   {
     std::lock_guard<std::mutex> lock(self->priv->queue_lock);
-    if (self->priv->negotiated || self->priv->speech.queued_frames() > 0)
+    if (self->priv->negotiated || !layers_empty(self->priv))
       format = self->priv->format;
   }
 
@@ -646,14 +753,16 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (priv->speech.queued_frames() > 0 && format != priv->format) {
+    if (!layers_empty(priv) && format != priv->format) {
       GST_ELEMENT_WARNING(self, STREAM, FORMAT,
-                          ("Output format changed, queued speech discarded"),
-                          ("queued speech at rate %d with %d channels cannot be played "
+                          ("Output format changed, queued audio discarded"),
+                          ("queued audio at rate %d with %d channels cannot be played "
                            "as %" GST_PTR_FORMAT,
                            priv->format.rate, priv->format.channels, caps));
-      priv->generation++;
+      priv->generation[SPEECH]++;
+      priv->generation[BACKGROUND]++;
       cut = priv->speech.interrupt(0);
+      priv->background.discard();
     }
     if (priv->timeline.started() && format.rate != priv->timeline.rate) {
       /* Keep timestamps continuous: the next buffer starts where the last
@@ -669,6 +778,7 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
     }
     priv->format = format;
     priv->speech.set_channels(format.channels);
+    priv->background.set_channels(format.channels);
     priv->negotiated = true;
     timeline = priv->timeline;
   }
@@ -712,6 +822,7 @@ static gboolean gst_agent_audio_src_start(GstBaseSrc *bsrc) {
     priv->buffer_index = 0;
   }
   priv->discont = true;
+  priv->bed_gain = -1.0f;
   return TRUE;
 }
 
@@ -724,8 +835,10 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
-    priv->generation++;
+    priv->generation[SPEECH]++;
+    priv->generation[BACKGROUND]++;
     cut = priv->speech.discard();
+    priv->background.discard();
     timeline = priv->timeline;
     format = priv->format;
     priv->timeline = Timeline();
@@ -753,6 +866,20 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
 
 /* GObject */
 
+/* Wakes pushes blocked on a limit that may have just grown. */
+static void wake_blocked_pushes(GstAgentAudioSrcPrivate *priv) {
+  { std::lock_guard<std::mutex> lock(priv->queue_lock); }
+  priv->room_cond.notify_all();
+}
+
+static void set_caps_setting(GstCaps **setting, const GValue *value) {
+  const GstCaps *caps = gst_value_get_caps(value);
+  GstCaps *new_caps =
+      caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
+  gst_caps_replace(setting, new_caps);
+  gst_caps_unref(new_caps);
+}
+
 static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
                                              const GValue *value, GParamSpec *pspec) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
@@ -763,24 +890,39 @@ static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
     case PROP_PTIME:
       priv->settings.ptime = g_value_get_uint(value);
       break;
-    case PROP_SPEECH_CAPS: {
-      const GstCaps *caps = gst_value_get_caps(value);
-      GstCaps *new_caps =
-          caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
-      gst_caps_replace(&priv->settings.speech_caps, new_caps);
-      gst_caps_unref(new_caps);
+    case PROP_SPEECH_CAPS:
+      set_caps_setting(&priv->settings.caps[SPEECH], value);
       break;
-    }
+    case PROP_BACKGROUND_CAPS:
+      set_caps_setting(&priv->settings.caps[BACKGROUND], value);
+      break;
     case PROP_INTERRUPT_FADE:
       priv->settings.interrupt_fade = g_value_get_uint64(value);
       break;
     case PROP_MAX_SPEECH_TIME:
-      priv->settings.max_speech_time = g_value_get_uint64(value);
+      priv->settings.max_time[SPEECH] = g_value_get_uint64(value);
       lock.unlock();
-      /* A larger limit (or none) may let a blocked push through. */
-      { std::lock_guard<std::mutex> qlock(priv->queue_lock); }
-      priv->room_cond.notify_all();
+      wake_blocked_pushes(priv);
       break;
+    case PROP_MAX_BACKGROUND_TIME:
+      priv->settings.max_time[BACKGROUND] = g_value_get_uint64(value);
+      lock.unlock();
+      wake_blocked_pushes(priv);
+      break;
+    case PROP_BACKGROUND_VOLUME:
+      priv->settings.background_volume = g_value_get_double(value);
+      break;
+    case PROP_DUCK_VOLUME:
+      priv->settings.duck_volume = g_value_get_double(value);
+      break;
+    case PROP_BACKGROUND_LOOP: {
+      priv->settings.background_loop = g_value_get_boolean(value);
+      bool loop = priv->settings.background_loop;
+      lock.unlock();
+      std::lock_guard<std::mutex> qlock(priv->queue_lock);
+      priv->background.set_loop(loop);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -792,38 +934,47 @@ static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
   GstAgentAudioSrcPrivate *priv = self->priv;
 
+  if (prop_id == PROP_QUEUED_SPEECH_TIME || prop_id == PROP_QUEUED_BACKGROUND_TIME ||
+      prop_id == PROP_SPEAKING) {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (prop_id == PROP_SPEAKING)
+      g_value_set_boolean(value, priv->speech.speaking());
+    else
+      g_value_set_uint64(
+          value, priv->format.frames_to_time(queued_frames(
+                     priv, prop_id == PROP_QUEUED_SPEECH_TIME ? SPEECH : BACKGROUND)));
+    return;
+  }
+
+  std::lock_guard<std::mutex> lock(priv->settings_lock);
   switch (prop_id) {
-    case PROP_PTIME: {
-      std::lock_guard<std::mutex> lock(priv->settings_lock);
+    case PROP_PTIME:
       g_value_set_uint(value, priv->settings.ptime);
       break;
-    }
-    case PROP_SPEECH_CAPS: {
-      std::lock_guard<std::mutex> lock(priv->settings_lock);
-      gst_value_set_caps(value, priv->settings.speech_caps);
+    case PROP_SPEECH_CAPS:
+      gst_value_set_caps(value, priv->settings.caps[SPEECH]);
       break;
-    }
-    case PROP_INTERRUPT_FADE: {
-      std::lock_guard<std::mutex> lock(priv->settings_lock);
+    case PROP_BACKGROUND_CAPS:
+      gst_value_set_caps(value, priv->settings.caps[BACKGROUND]);
+      break;
+    case PROP_INTERRUPT_FADE:
       g_value_set_uint64(value, priv->settings.interrupt_fade);
       break;
-    }
-    case PROP_MAX_SPEECH_TIME: {
-      std::lock_guard<std::mutex> lock(priv->settings_lock);
-      g_value_set_uint64(value, priv->settings.max_speech_time);
+    case PROP_MAX_SPEECH_TIME:
+      g_value_set_uint64(value, priv->settings.max_time[SPEECH]);
       break;
-    }
-    case PROP_QUEUED_SPEECH_TIME: {
-      std::lock_guard<std::mutex> lock(priv->queue_lock);
-      g_value_set_uint64(value,
-                         priv->format.frames_to_time(priv->speech.queued_frames()));
+    case PROP_MAX_BACKGROUND_TIME:
+      g_value_set_uint64(value, priv->settings.max_time[BACKGROUND]);
       break;
-    }
-    case PROP_SPEAKING: {
-      std::lock_guard<std::mutex> lock(priv->queue_lock);
-      g_value_set_boolean(value, priv->speech.speaking());
+    case PROP_BACKGROUND_VOLUME:
+      g_value_set_double(value, priv->settings.background_volume);
       break;
-    }
+    case PROP_DUCK_VOLUME:
+      g_value_set_double(value, priv->settings.duck_volume);
+      break;
+    case PROP_BACKGROUND_LOOP:
+      g_value_set_boolean(value, priv->settings.background_loop);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -832,7 +983,8 @@ static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
 
 static void gst_agent_audio_src_init(GstAgentAudioSrc *self) {
   self->priv = new GstAgentAudioSrcPrivate();
-  self->priv->settings.speech_caps = gst_caps_from_string(DEFAULT_SPEECH_CAPS);
+  for (GstCaps *&caps : self->priv->settings.caps)
+    caps = gst_caps_from_string(DEFAULT_SPEECH_CAPS);
 
   gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
@@ -841,7 +993,8 @@ static void gst_agent_audio_src_init(GstAgentAudioSrc *self) {
 static void gst_agent_audio_src_finalize(GObject *object) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
 
-  gst_caps_unref(self->priv->settings.speech_caps);
+  for (GstCaps *caps : self->priv->settings.caps)
+    gst_caps_unref(caps);
   if (self->priv->clock_id != nullptr)
     gst_clock_id_unref(self->priv->clock_id);
   delete self->priv;
@@ -877,7 +1030,7 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
   properties[PROP_INTERRUPT_FADE] = g_param_spec_uint64(
       "interrupt-fade", "Interrupt fade",
       "Fade-out in nanoseconds that interrupt applies to speech playing at the "
-      "time (0 = hard cut)",
+      "time and clear-background to the background (0 = hard cut)",
       0, MAX_INTERRUPT_FADE, DEFAULT_INTERRUPT_FADE,
       (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                     GST_PARAM_MUTABLE_PLAYING));
@@ -897,6 +1050,45 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       "TRUE between the first-audio and last-audio messages (notified when it "
       "changes)",
       FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_BACKGROUND_CAPS] = g_param_spec_boxed(
+      "background-caps", "Background caps",
+      "Format of the bytes given to push-background; applies to data pushed "
+      "after the change (S16LE, interleaved, at the output rate and channels)",
+      GST_TYPE_CAPS,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_BACKGROUND_VOLUME] = g_param_spec_double(
+      "background-volume", "Background volume",
+      "Gain on the background layer (linear; changes ramp over one ptime)", 0.0,
+      MAX_BACKGROUND_VOLUME, DEFAULT_BACKGROUND_VOLUME,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_DUCK_VOLUME] = g_param_spec_double(
+      "duck-volume", "Duck volume",
+      "Extra gain on the background while speech plays (1.0 = no ducking); "
+      "engages and releases as a ramp over one ptime",
+      0.0, 1.0, DEFAULT_DUCK_VOLUME,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_BACKGROUND_LOOP] = g_param_spec_boolean(
+      "background-loop", "Background loop",
+      "Keep background audio and play it again from its start when it runs out "
+      "(ambient beds); clear-background ends it",
+      DEFAULT_BACKGROUND_LOOP,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_MAX_BACKGROUND_TIME] = g_param_spec_uint64(
+      "max-background-time", "Max background time",
+      "While this many nanoseconds of background are queued, push-background "
+      "blocks until room frees (0 = unlimited)",
+      0, G_MAXUINT64, DEFAULT_MAX_BACKGROUND_TIME,
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                    GST_PARAM_MUTABLE_PLAYING));
+  properties[PROP_QUEUED_BACKGROUND_TIME] = g_param_spec_uint64(
+      "queued-background-time", "Queued background time",
+      "Nanoseconds of background queued and not yet pushed out (for a looping "
+      "bed: until its end, where it starts over)",
+      0, G_MAXUINT64, 0, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_properties(gobject_class, N_PROPERTIES, properties);
 
   /**
@@ -963,11 +1155,46 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
                                  G_CALLBACK(gst_agent_audio_src_end_of_stream), nullptr,
                                  nullptr, nullptr, GST_TYPE_FLOW_RETURN, 0);
 
+  /**
+   * GstAgentAudioSrc::push-background:
+   * @src: the agentaudiosrc
+   * @buffer: (transfer none): background bytes in the background-caps format
+   *
+   * Queues background audio, mixed under the speech. Any length; blocks
+   * while max-background-time of background is queued.
+   *
+   * Returns: as push-speech; %GST_FLOW_FLUSHING when clear-background or a
+   * stop overtook the push.
+   */
+  signals[SIGNAL_PUSH_BACKGROUND] = g_signal_new_class_handler(
+      "push-background", G_TYPE_FROM_CLASS(klass),
+      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_agent_audio_src_push_background), nullptr, nullptr, nullptr,
+      GST_TYPE_FLOW_RETURN, 1, GST_TYPE_BUFFER | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
+   * GstAgentAudioSrc::clear-background:
+   * @src: the agentaudiosrc
+   *
+   * Fades the background out over interrupt-fade and drops all of it, a
+   * looping bed too. Speech is untouched.
+   *
+   * Returns: the nanoseconds of background dropped.
+   */
+  signals[SIGNAL_CLEAR_BACKGROUND] =
+      g_signal_new_class_handler("clear-background", G_TYPE_FROM_CLASS(klass),
+                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+                                 G_CALLBACK(gst_agent_audio_src_clear_background),
+                                 nullptr, nullptr, nullptr, G_TYPE_UINT64, 0);
+
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
       element_class, "Agent audio source", "Source/Audio",
-      "Plays pushed text-to-speech audio as a clock-paced live stream, with "
-      "barge-in, marks and speaking events",
+      "Plays text-to-speech audio pushed in bursts as a clock-paced live stream "
+      "(silence when idle), mixed over a background bed. Posts element "
+      "messages first-audio (running-time), last-audio (running-time, "
+      "duration, interrupted, dropped) and mark (name, running-time, "
+      "interrupted); see docs/agentaudiosrc.md",
       "agentaudiosrc authors");
 
   basesrc_class->get_caps = gst_agent_audio_src_get_caps;

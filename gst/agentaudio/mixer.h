@@ -17,6 +17,11 @@ namespace agentaudio {
 void scale_ramp(int16_t *samples, std::size_t frames, unsigned channels, float from,
                 float step);
 
+/* Mixes src into dst: dst = saturate(dst + src * gain), the gain ramping
+ * like scale_ramp. Never wraps: loud peaks clip at the sample range. */
+void mix_ramp(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
+              float from, float step);
+
 /* Gain of frame `index` of a linear fade-out lasting `length` frames: it
  * starts just below 1 and its last frame is exactly 0, so the cut that follows
  * is silent. */
