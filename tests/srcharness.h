@@ -55,6 +55,10 @@ inline std::vector<gint16> speech_samples(gsize n, gint seed = 1) {
   return v;
 }
 
+inline std::vector<gint16> constant_samples(gsize n, gint16 value) {
+  return std::vector<gint16>(n, value);
+}
+
 /* Emits push-speech (or the push signal named) with a copy of the bytes. */
 inline GstFlowReturn push_bytes(GstElement *e, const void *data, gsize size,
                                 const gchar *signal = "push-speech") {

@@ -463,6 +463,62 @@ GST_START_TEST(test_interrupt_discards_partial_sample) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_speech_after_interrupt_is_a_new_utterance) {
+  Src s = src_new();
+  fail_unless_equals_int(push_samples(s.element, constant_samples(RATE, 8000)),
+                         GST_FLOW_OK);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  gst_message_unref(expect_message(s, "first-audio"));
+
+  /* Barge-in, and the agent's next answer arrives before the next buffer. */
+  interrupt(s.element);
+  std::vector<gint16> answer = speech_samples(300, 4);
+  fail_unless_equals_int(push_samples(s.element, answer), GST_FLOW_OK);
+
+  GstBuffer *buf = next_buffer(s);
+  std::vector<gint16> v = buffer_samples(buf);
+  fail_unless_equals_int(v[239], 0); /* the 240-frame fade */
+  fail_unless(memcmp(v.data() + 240, answer.data(), 240 * sizeof(gint16)) == 0);
+  gst_buffer_unref(buf);
+
+  GstMessage *msg = expect_message(s, "last-audio");
+  fail_unless(get_bool(msg, "interrupted"));
+  fail_unless_equals_uint64(get_u64(msg, "running-time"), frames_to_time(480 + 240));
+  fail_unless_equals_uint64(get_u64(msg, "duration"), frames_to_time(480 + 240));
+  gst_message_unref(msg);
+  msg = expect_message(s, "first-audio");
+  fail_unless_equals_uint64(get_u64(msg, "running-time"), frames_to_time(480 + 240));
+  gst_message_unref(msg);
+  expect_no_message(s);
+
+  gst_buffer_unref(next_buffer(s)); /* the answer's last 60 frames */
+  gst_buffer_unref(next_buffer(s));
+  msg = expect_message(s, "last-audio");
+  fail_if(get_bool(msg, "interrupted"), "the new answer was not interrupted");
+  fail_unless_equals_uint64(get_u64(msg, "duration"), frames_to_time(300));
+  fail_unless_equals_uint64(get_u64(msg, "dropped"), 0);
+  gst_message_unref(msg);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_interrupt_after_speech_played_changes_nothing) {
+  Src s = src_new();
+  fail_unless_equals_int(push_samples(s.element, speech_samples(100)), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  gst_message_unref(expect_message(s, "first-audio"));
+
+  fail_unless_equals_uint64(interrupt(s.element), 0);
+  gst_buffer_unref(next_buffer(s));
+  GstMessage *msg = expect_message(s, "last-audio");
+  fail_if(get_bool(msg, "interrupted"), "nothing was cut");
+  gst_message_unref(msg);
+  src_free(s);
+}
+GST_END_TEST;
+
 /* ---- marks and end of stream ----------------------------------------------- */
 
 GST_START_TEST(test_marks_in_order_at_exact_running_time) {
@@ -651,6 +707,67 @@ GST_START_TEST(test_ready_discards_and_closes_utterance) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_raising_max_speech_time_releases_blocked_push) {
+  Src s = src_new();
+  g_object_set(s.element, "max-speech-time", (guint64)(20 * GST_MSECOND), NULL);
+  fail_unless_equals_int(push_samples(s.element, speech_samples(FRAMES_PER_BUFFER)),
+                         GST_FLOW_OK);
+  BlockedPush p;
+  blocked_push_start(p, s.element, FRAMES_PER_BUFFER);
+  fail_if(blocked_push_wait(p, 100));
+  g_object_set(s.element, "max-speech-time", (guint64)0, NULL);
+  blocked_push_join(p);
+  fail_unless_equals_int(p.ret, GST_FLOW_OK);
+  fail_unless_equals_uint64(queued_speech_time(s.element), 2 * BUFFER_TIME);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_max_speech_time_below_one_sample_still_limits) {
+  Src s = src_new();
+  g_object_set(s.element, "max-speech-time", (guint64)1, NULL);
+  fail_unless_equals_int(push_samples(s.element, speech_samples(10)), GST_FLOW_OK);
+  BlockedPush p;
+  blocked_push_start(p, s.element, 10);
+  fail_if(blocked_push_wait(p, 100), "a 1 ns limit behaved as no limit");
+  interrupt(s.element);
+  blocked_push_join(p);
+  fail_unless_equals_int(p.ret, GST_FLOW_FLUSHING);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_latency_is_the_ptime_in_use) {
+  Src s = src_new();
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  /* ptime applies from the next start; the latency in force stays. */
+  g_object_set(s.element, "ptime", 40, NULL);
+  GstQuery *query = gst_query_new_latency();
+  fail_unless(gst_element_query(s.element, query));
+  GstClockTime min;
+  gst_query_parse_latency(query, NULL, &min, NULL);
+  fail_unless_equals_uint64(min, BUFFER_TIME);
+  gst_query_unref(query);
+  GstBuffer *buf = next_buffer(s);
+  fail_unless_equals_uint64(GST_BUFFER_DURATION(buf), BUFFER_TIME);
+  gst_buffer_unref(buf);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_push_after_eos_is_eos_whatever_the_format) {
+  Src s = src_new();
+  fail_unless_equals_int(end_of_stream(s.element), GST_FLOW_OK);
+  GstCaps *caps =
+      gst_caps_from_string("audio/x-raw, format=F32LE, rate=24000, channels=1");
+  g_object_set(s.element, "speech-caps", caps, NULL);
+  gst_caps_unref(caps);
+  fail_unless_equals_int(push_samples(s.element, speech_samples(10)), GST_FLOW_EOS);
+  src_free(s);
+}
+GST_END_TEST;
+
 struct Pusher {
   GstElement *element;
   std::atomic<bool> stop{false};
@@ -723,6 +840,8 @@ static Suite *agentaudiosrc_suite(void) {
   tcase_add_test(tc, test_interrupt_without_fade_is_a_hard_cut);
   tcase_add_test(tc, test_interrupt_before_speech_starts_drops_everything);
   tcase_add_test(tc, test_interrupt_discards_partial_sample);
+  tcase_add_test(tc, test_speech_after_interrupt_is_a_new_utterance);
+  tcase_add_test(tc, test_interrupt_after_speech_played_changes_nothing);
   tcase_add_test(tc, test_marks_in_order_at_exact_running_time);
   tcase_add_test(tc, test_end_of_stream_drains_then_eos);
 
@@ -732,6 +851,10 @@ static Suite *agentaudiosrc_suite(void) {
   tcase_add_test(tc, test_interrupt_releases_blocked_push);
   tcase_add_test(tc, test_stopping_releases_blocked_push);
   tcase_add_test(tc, test_ready_discards_and_closes_utterance);
+  tcase_add_test(tc, test_raising_max_speech_time_releases_blocked_push);
+  tcase_add_test(tc, test_max_speech_time_below_one_sample_still_limits);
+  tcase_add_test(tc, test_latency_is_the_ptime_in_use);
+  tcase_add_test(tc, test_push_after_eos_is_eos_whatever_the_format);
   tcase_add_test(tc, test_state_cycles_while_pushing);
   return s;
 }

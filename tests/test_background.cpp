@@ -4,10 +4,6 @@
 
 #include "srcharness.h"
 
-static std::vector<gint16> constant(gsize frames, gint16 value) {
-  return std::vector<gint16>(frames, value);
-}
-
 /* Expects every sample of buf to be within 1 LSB of expected(i). */
 template <typename F>
 static void expect_samples_near(GstBuffer *buf, F expected) {
@@ -84,7 +80,8 @@ GST_END_TEST;
 GST_START_TEST(test_volume_change_ramps_over_one_buffer) {
   Src s = src_new();
   g_object_set(s.element, "background-loop", TRUE, NULL);
-  fail_unless_equals_int(push_background(s.element, constant(160, 20000)), GST_FLOW_OK);
+  fail_unless_equals_int(push_background(s.element, constant_samples(160, 20000)),
+                         GST_FLOW_OK);
   gst_harness_play(s.h);
   gst_buffer_unref(next_buffer(s));
 
@@ -107,15 +104,17 @@ GST_START_TEST(test_ducking_follows_speech) {
   Src s = src_new();
   const double duck = 0.25;
   g_object_set(s.element, "duck-volume", duck, "background-loop", TRUE, NULL);
-  fail_unless_equals_int(push_background(s.element, constant(240, 16000)), GST_FLOW_OK);
+  fail_unless_equals_int(push_background(s.element, constant_samples(240, 16000)),
+                         GST_FLOW_OK);
   gst_harness_play(s.h);
   GstBuffer *buf = next_buffer(s);
   expect_samples_near(buf, [](gsize) { return 16000.0; });
   gst_buffer_unref(buf);
 
   /* Two buffers of speech at 1000. */
-  fail_unless_equals_int(push_samples(s.element, constant(2 * FRAMES_PER_BUFFER, 1000)),
-                         GST_FLOW_OK);
+  fail_unless_equals_int(
+      push_samples(s.element, constant_samples(2 * FRAMES_PER_BUFFER, 1000)),
+      GST_FLOW_OK);
   buf = next_buffer(s);
   gst_message_unref(expect_message(s, "first-audio"));
   /* Reaches the ducked level within the ptime after first-audio. */
@@ -173,7 +172,8 @@ GST_START_TEST(test_clear_background_fades_and_drops) {
   Src s = src_new();
   g_object_set(s.element, "background-loop", TRUE, NULL);
   fail_unless_equals_int(
-      push_background(s.element, constant(FRAMES_PER_BUFFER * 3, 8000)), GST_FLOW_OK);
+      push_background(s.element, constant_samples(FRAMES_PER_BUFFER * 3, 8000)),
+      GST_FLOW_OK);
   std::vector<gint16> speech = speech_samples(3 * FRAMES_PER_BUFFER);
   gst_harness_play(s.h);
   gst_buffer_unref(next_buffer(s));
@@ -214,8 +214,8 @@ GST_START_TEST(test_interrupt_leaves_background_playing) {
   g_object_set(s.element, "interrupt-fade", (guint64)0, NULL);
   std::vector<gint16> bed = speech_samples(4 * FRAMES_PER_BUFFER, 11);
   fail_unless_equals_int(push_background(s.element, bed), GST_FLOW_OK);
-  fail_unless_equals_int(push_samples(s.element, constant(4 * FRAMES_PER_BUFFER, 100)),
-                         GST_FLOW_OK);
+  fail_unless_equals_int(
+      push_samples(s.element, constant_samples(4 * FRAMES_PER_BUFFER, 100)), GST_FLOW_OK);
   gst_harness_play(s.h);
   gst_buffer_unref(next_buffer(s));
 
@@ -250,8 +250,9 @@ GST_END_TEST;
 GST_START_TEST(test_max_background_time_blocks_until_room) {
   Src s = src_new();
   g_object_set(s.element, "max-background-time", (guint64)(40 * GST_MSECOND), NULL);
-  fail_unless_equals_int(push_background(s.element, constant(2 * FRAMES_PER_BUFFER, 1)),
-                         GST_FLOW_OK);
+  fail_unless_equals_int(
+      push_background(s.element, constant_samples(2 * FRAMES_PER_BUFFER, 1)),
+      GST_FLOW_OK);
   gst_harness_play(s.h);
 
   BlockedPush p;
@@ -268,8 +269,8 @@ GST_END_TEST;
 GST_START_TEST(test_clear_background_releases_blocked_push) {
   Src s = src_new();
   g_object_set(s.element, "max-background-time", (guint64)(20 * GST_MSECOND), NULL);
-  fail_unless_equals_int(push_background(s.element, constant(FRAMES_PER_BUFFER, 1)),
-                         GST_FLOW_OK);
+  fail_unless_equals_int(
+      push_background(s.element, constant_samples(FRAMES_PER_BUFFER, 1)), GST_FLOW_OK);
   BlockedPush p;
   blocked_push_start(p, s.element, FRAMES_PER_BUFFER, "push-background");
   fail_if(blocked_push_wait(p, 100));
@@ -282,7 +283,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_unplayable_background_caps_are_refused) {
   Src s = src_new();
-  std::vector<gint16> bed = constant(100, 5);
+  std::vector<gint16> bed = constant_samples(100, 5);
   fail_unless_equals_int(push_background(s.element, bed), GST_FLOW_OK);
   GstCaps *caps = gst_caps_from_string(
       "audio/x-raw, format=S24LE, layout=interleaved, rate=24000, channels=1");

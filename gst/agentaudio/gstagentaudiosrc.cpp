@@ -58,6 +58,7 @@
 
 #include <gst/audio/audio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -69,9 +70,10 @@
 #include "backgroundlayer.h"
 #include "frameassembler.h"
 #include "mixer.h"
+#include "requestpads.h"
 #include "speechlayer.h"
 
-GST_DEBUG_CATEGORY_STATIC(agent_audio_src_debug);
+GST_DEBUG_CATEGORY(agent_audio_src_debug);
 #define GST_CAT_DEFAULT agent_audio_src_debug
 
 #define DEFAULT_PTIME 20
@@ -121,10 +123,15 @@ enum {
 static GParamSpec *properties[N_PROPERTIES];
 static guint signals[N_SIGNALS];
 
+#define SRC_CAPS \
+  "audio/x-raw, format=S16LE, layout=interleaved, rate=[8000,192000], channels=[1,8]"
+
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS("audio/x-raw, format=S16LE, layout=interleaved, "
-                    "rate=[8000,192000], channels=[1,8]"));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SRC_CAPS));
+static GstStaticPadTemplate mixed_template = GST_STATIC_PAD_TEMPLATE(
+    "src_%u", GST_PAD_SRC, GST_PAD_REQUEST, GST_STATIC_CAPS(SRC_CAPS));
+static GstStaticPadTemplate speech_template = GST_STATIC_PAD_TEMPLATE(
+    "speech_%u", GST_PAD_SRC, GST_PAD_REQUEST, GST_STATIC_CAPS(SRC_CAPS));
 
 namespace {
 
@@ -137,7 +144,6 @@ const gchar *const push_signal_name[N_LAYERS] = {"push-speech", "push-background
 struct Settings {
   guint ptime = DEFAULT_PTIME;
   GstCaps *caps[N_LAYERS] = {}; /* speech-caps, background-caps; owned, never NULL */
-  guint64 max_time[N_LAYERS] = {DEFAULT_MAX_SPEECH_TIME, DEFAULT_MAX_BACKGROUND_TIME};
   guint64 interrupt_fade = DEFAULT_INTERRUPT_FADE;
   gdouble background_volume = DEFAULT_BACKGROUND_VOLUME;
   gdouble duck_volume = DEFAULT_DUCK_VOLUME;
@@ -204,6 +210,10 @@ struct GstAgentAudioSrcPrivate {
   bool negotiated = false;  /* format is the output's; guarded by queue_lock */
   Timeline timeline;        /* guarded by queue_lock */
   bool eos_pending = false; /* guarded by queue_lock */
+  /* max-speech-time, max-background-time: here rather than in Settings so
+   * that a blocked push sees a change as soon as it is woken. */
+  guint64 max_time[N_LAYERS] = {DEFAULT_MAX_SPEECH_TIME,
+                                DEFAULT_MAX_BACKGROUND_TIME}; /* guarded by queue_lock */
   /* Bumped (under queue_lock) by interrupt / clear-background and by stop:
    * a push to that layer that started before is not queued and returns
    * FLUSHING. */
@@ -215,6 +225,8 @@ struct GstAgentAudioSrcPrivate {
   bool discont = true;
   std::vector<gint16> bed; /* the background of one buffer, before mixing */
   float bed_gain = -1.0f;  /* the background gain reached; < 0 until the first buffer */
+
+  agentaudio::RequestPads pads; /* src_%u and speech_%u; locks itself */
 
   /* The clock wait, apart so that unlock() can reach it. */
   std::mutex clock_lock;
@@ -348,8 +360,18 @@ static bool layers_empty(GstAgentAudioSrcPrivate *priv) {
   return priv->speech.queued_frames() == 0 && priv->background.empty();
 }
 
+/* Whether a layer holds its max-*-time or more. A limit shorter than a
+ * sample still limits: to one sample. Call with queue_lock held. */
+static bool layer_full(GstAgentAudioSrcPrivate *priv, Layer layer) {
+  guint64 max_time = priv->max_time[layer];
+  if (max_time == 0)
+    return false;
+  guint64 max_frames = std::max<guint64>(1, priv->format.time_to_frames(max_time));
+  return queued_frames(priv, layer) >= max_frames;
+}
+
 static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *caps,
-                                 guint64 max_time, GstBuffer *buffer) {
+                                 GstBuffer *buffer) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   std::atomic<guint64> &current = priv->generation[layer];
   const guint64 generation = current.load();
@@ -358,6 +380,8 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
   const bool playable = parse_input_caps(caps, &in);
   if (!playable) {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (layer == SPEECH && priv->eos_pending)
+      return GST_FLOW_EOS;
     output = priv->format;
   } else {
     /* Wait for room first: nothing is copied for a push that gets flushed. */
@@ -371,10 +395,9 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
     }
     output = priv->format;
     if (in == output) {
-      guint64 max_frames = output.time_to_frames(max_time);
       priv->room_cond.wait(lock, [&] {
-        return max_frames == 0 || queued_frames(priv, layer) < max_frames ||
-               (layer == SPEECH && priv->eos_pending) || current.load() != generation;
+        return !layer_full(priv, layer) || (layer == SPEECH && priv->eos_pending) ||
+               current.load() != generation;
       });
       if (layer == SPEECH && priv->eos_pending)
         return GST_FLOW_EOS;
@@ -415,7 +438,6 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
 
 static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer) {
   GstCaps *caps;
-  guint64 max_time;
   GstFlowReturn ret;
 
   if (buffer == nullptr) {
@@ -427,12 +449,11 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
   {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     caps = gst_caps_ref(self->priv->settings.caps[layer]);
-    max_time = self->priv->settings.max_time[layer];
   }
 
   /* No exception may cross into C (a huge push can throw bad_alloc). */
   try {
-    ret = push_frames(self, layer, caps, max_time, buffer);
+    ret = push_frames(self, layer, caps, buffer);
   } catch (const std::bad_alloc &) {
     GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
                       ("%s: could not queue %" G_GSIZE_FORMAT " bytes",
@@ -555,6 +576,36 @@ static GstClockReturn wait_for_clock(GstAgentAudioSrc *self, GstClock *clock,
   return ret;
 }
 
+/* Mixes the bed of this buffer into `buffer`. The bed's gain moves to
+ * `target` over the buffer, never in a step: volume changes, ducking as
+ * speech starts and releasing after it ends. */
+static void mix_background(GstAgentAudioSrcPrivate *priv, GstBuffer *buffer,
+                           gsize bed_frames, gsize frames, gint channels, float target) {
+  if (priv->bed_gain < 0.0f)
+    priv->bed_gain = target;
+  const float step = (target - priv->bed_gain) / static_cast<float>(frames);
+  if (bed_frames > 0) {
+    GstMapInfo map;
+    gst_buffer_map(buffer, &map, GST_MAP_READWRITE);
+    agentaudio::mix_ramp(reinterpret_cast<gint16 *>(map.data), priv->bed.data(),
+                         bed_frames, channels, priv->bed_gain + step, step);
+    gst_buffer_unmap(buffer, &map);
+  }
+  priv->bed_gain = target;
+}
+
+static void stamp(GstBuffer *buffer, GstClockTime pts, GstClockTime duration,
+                  guint64 offset, guint64 offset_end, bool discont, bool gap) {
+  GST_BUFFER_PTS(buffer) = pts;
+  GST_BUFFER_DURATION(buffer) = duration;
+  GST_BUFFER_OFFSET(buffer) = offset;
+  GST_BUFFER_OFFSET_END(buffer) = offset_end;
+  if (discont)
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+  if (gap)
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_GAP);
+}
+
 static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset,
                                                 guint length, GstBuffer **out) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
@@ -565,7 +616,6 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   Timeline timeline;
   Format format;
   guint64 first, end;
-  GstBuffer *buffer;
   GstMapInfo map;
   gsize bed_frames;
   gdouble volume, duck;
@@ -573,12 +623,6 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
 
   (void)offset;
   (void)length;
-
-  {
-    std::lock_guard<std::mutex> lock(priv->settings_lock);
-    volume = priv->settings.background_volume;
-    duck = priv->settings.duck_volume;
-  }
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
@@ -615,12 +659,24 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
     }
   }
 
+  /* Settings too are read once the buffer is due: a change made while the
+   * element waited is in this buffer. */
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    volume = priv->settings.background_volume;
+    duck = priv->settings.duck_volume;
+  }
+
   const gsize frames = end - first;
-  const gsize samples = frames * format.channels;
-  if (priv->bed.size() < samples)
-    priv->bed.resize(samples); /* once per format: no allocation per buffer */
-  buffer = gst_buffer_new_allocate(nullptr, frames * format.bytes_per_frame(), nullptr);
-  gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+  const gsize size = frames * format.bytes_per_frame();
+  if (priv->bed.size() < frames * format.channels)
+    priv->bed.resize(frames * format.channels); /* once per format, not per buffer */
+  const bool speech_pads = priv->pads.wants_speech();
+
+  /* Speech first, in a buffer of its own: it is what speech_%u pads carry,
+   * and, with no background to mix, also what src carries. */
+  GstBuffer *speech = gst_buffer_new_allocate(nullptr, size, nullptr);
+  gst_buffer_map(speech, &map, GST_MAP_WRITE);
   gint16 *data = reinterpret_cast<gint16 *>(map.data);
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
@@ -632,18 +688,14 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   }
   priv->room_cond.notify_all();
 
-  /* The bed's gain moves to its target over this buffer, never in a step:
-   * volume changes, ducking as speech starts and releasing after it ends. */
-  const float target =
-      static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0));
-  if (priv->bed_gain < 0.0f)
-    priv->bed_gain = target;
-  const float step = (target - priv->bed_gain) / static_cast<float>(frames);
-  if (bed_frames > 0)
-    agentaudio::mix_ramp(data, priv->bed.data(), bed_frames, format.channels,
-                         priv->bed_gain + step, step);
-  priv->bed_gain = target;
-  gst_buffer_unmap(buffer, &map);
+  GstBuffer *mixed = speech;
+  if (bed_frames > 0 && speech_pads) {
+    mixed = gst_buffer_new_allocate(nullptr, size, nullptr);
+    gst_buffer_fill(mixed, 0, data, size);
+  }
+  gst_buffer_unmap(speech, &map);
+  mix_background(priv, mixed, bed_frames, frames, format.channels,
+                 static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0)));
 
   if (result.ended)
     post_last_audio(self, timeline, format, result.end);
@@ -653,23 +705,24 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
 
   if (at_eos) {
     GST_DEBUG_OBJECT(self, "all speech played, end of stream");
-    gst_buffer_unref(buffer);
+    gst_buffer_unref(speech);
+    priv->pads.push_eos(GST_BASE_SRC_PAD(bsrc));
     return GST_FLOW_EOS;
   }
 
-  GST_BUFFER_PTS(buffer) = pts;
-  GST_BUFFER_DURATION(buffer) = timeline.running_time(end) - pts;
-  GST_BUFFER_OFFSET(buffer) = first;
-  GST_BUFFER_OFFSET_END(buffer) = end;
-  if (priv->discont) {
-    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
-    priv->discont = false;
-  }
-  if (result.speech_frames == 0 && bed_frames == 0)
-    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_GAP);
+  const GstClockTime duration = timeline.running_time(end) - pts;
+  stamp(speech, pts, duration, first, end, priv->discont, result.speech_frames == 0);
+  if (mixed != speech)
+    stamp(mixed, pts, duration, first, end, priv->discont, false);
+  else if (bed_frames > 0)
+    GST_BUFFER_FLAG_UNSET(mixed, GST_BUFFER_FLAG_GAP);
+  priv->discont = false;
   priv->buffer_index++;
 
-  *out = buffer;
+  priv->pads.push(GST_BASE_SRC_PAD(bsrc), mixed, speech);
+  if (mixed != speech)
+    gst_buffer_unref(speech);
+  *out = mixed;
   return GST_FLOW_OK;
 }
 
@@ -709,12 +762,12 @@ static GstCaps *gst_agent_audio_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter) 
   Format format = speech_format(self);
   GstCaps *caps;
 
-  /* Speech is played as it is pushed, so the output is the speech format.
-   * Until the queued samples are negotiated, the format pushed so far wins
-   * over speech-caps. */
+  /* Audio is played as it is pushed, so the output is the speech format;
+   * while audio is queued, the format it was queued in wins over a
+   * speech-caps changed since. */
   {
     std::lock_guard<std::mutex> lock(self->priv->queue_lock);
-    if (self->priv->negotiated || !layers_empty(self->priv))
+    if (!layers_empty(self->priv))
       format = self->priv->format;
   }
 
@@ -791,7 +844,11 @@ static gboolean gst_agent_audio_src_query(GstBaseSrc *bsrc, GstQuery *query) {
 
   if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     guint ptime;
-    {
+    if (GST_BASE_SRC_IS_STARTED(bsrc)) {
+      /* ptime is read at start: a change in PLAYING applies from the next
+       * start, so the latency in force is the one in use. */
+      ptime = self->priv->ptime;
+    } else {
       std::lock_guard<std::mutex> lock(self->priv->settings_lock);
       ptime = self->priv->settings.ptime;
     }
@@ -805,11 +862,39 @@ static gboolean gst_agent_audio_src_query(GstBaseSrc *bsrc, GstQuery *query) {
   return GST_BASE_SRC_CLASS(parent_class)->query(bsrc, query);
 }
 
+/* Request pads */
+
+static GstPad *gst_agent_audio_src_request_new_pad(GstElement *element,
+                                                   GstPadTemplate *templ,
+                                                   const gchar *name,
+                                                   const GstCaps *caps) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(element);
+  (void)caps; /* request pads always carry the caps of src */
+  agentaudio::PadKind kind =
+      g_str_equal(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "speech_%u")
+          ? agentaudio::PadKind::SPEECH
+          : agentaudio::PadKind::MIXED;
+  return self->priv->pads.add(element, templ, name, kind);
+}
+
+static void gst_agent_audio_src_release_pad(GstElement *element, GstPad *pad) {
+  GST_AGENT_AUDIO_SRC(element)->priv->pads.remove(element, pad);
+}
+
 /* State */
+
+static gboolean gst_agent_audio_src_negotiate(GstBaseSrc *bsrc) {
+  /* The streaming task negotiates right after pushing src's stream-start. */
+  GST_AGENT_AUDIO_SRC(bsrc)->priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
+  return GST_BASE_SRC_CLASS(parent_class)->negotiate(bsrc);
+}
 
 static gboolean gst_agent_audio_src_start(GstBaseSrc *bsrc) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   GstAgentAudioSrcPrivate *priv = self->priv;
+
+  /* src's stream-start is pending from here: see RequestPads. */
+  priv->pads.hide_from_basesrc(GST_ELEMENT_CAST(bsrc));
 
   {
     std::lock_guard<std::mutex> lock(priv->settings_lock);
@@ -855,6 +940,10 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
     }
   }
 
+  /* Request pads were deactivated with src and lost their sticky events. */
+  priv->pads.restart();
+  priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
+
   GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames", cut.dropped);
   /* Every first-audio gets its last-audio and every mark is posted once,
    * even when the pipeline is torn down mid-sentence. */
@@ -866,9 +955,13 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
 
 /* GObject */
 
-/* Wakes pushes blocked on a limit that may have just grown. */
-static void wake_blocked_pushes(GstAgentAudioSrcPrivate *priv) {
-  { std::lock_guard<std::mutex> lock(priv->queue_lock); }
+/* Sets a max-*-time and wakes the pushes blocked on it: the limit may have
+ * grown. */
+static void set_max_time(GstAgentAudioSrcPrivate *priv, Layer layer, guint64 max_time) {
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->max_time[layer] = max_time;
+  }
   priv->room_cond.notify_all();
 }
 
@@ -900,14 +993,12 @@ static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
       priv->settings.interrupt_fade = g_value_get_uint64(value);
       break;
     case PROP_MAX_SPEECH_TIME:
-      priv->settings.max_time[SPEECH] = g_value_get_uint64(value);
       lock.unlock();
-      wake_blocked_pushes(priv);
+      set_max_time(priv, SPEECH, g_value_get_uint64(value));
       break;
     case PROP_MAX_BACKGROUND_TIME:
-      priv->settings.max_time[BACKGROUND] = g_value_get_uint64(value);
       lock.unlock();
-      wake_blocked_pushes(priv);
+      set_max_time(priv, BACKGROUND, g_value_get_uint64(value));
       break;
     case PROP_BACKGROUND_VOLUME:
       priv->settings.background_volume = g_value_get_double(value);
@@ -935,10 +1026,15 @@ static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
   GstAgentAudioSrcPrivate *priv = self->priv;
 
   if (prop_id == PROP_QUEUED_SPEECH_TIME || prop_id == PROP_QUEUED_BACKGROUND_TIME ||
-      prop_id == PROP_SPEAKING) {
+      prop_id == PROP_SPEAKING || prop_id == PROP_MAX_SPEECH_TIME ||
+      prop_id == PROP_MAX_BACKGROUND_TIME) {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
     if (prop_id == PROP_SPEAKING)
       g_value_set_boolean(value, priv->speech.speaking());
+    else if (prop_id == PROP_MAX_SPEECH_TIME)
+      g_value_set_uint64(value, priv->max_time[SPEECH]);
+    else if (prop_id == PROP_MAX_BACKGROUND_TIME)
+      g_value_set_uint64(value, priv->max_time[BACKGROUND]);
     else
       g_value_set_uint64(
           value, priv->format.frames_to_time(queued_frames(
@@ -959,12 +1055,6 @@ static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
       break;
     case PROP_INTERRUPT_FADE:
       g_value_set_uint64(value, priv->settings.interrupt_fade);
-      break;
-    case PROP_MAX_SPEECH_TIME:
-      g_value_set_uint64(value, priv->settings.max_time[SPEECH]);
-      break;
-    case PROP_MAX_BACKGROUND_TIME:
-      g_value_set_uint64(value, priv->settings.max_time[BACKGROUND]);
       break;
     case PROP_BACKGROUND_VOLUME:
       g_value_set_double(value, priv->settings.background_volume);
@@ -1188,6 +1278,10 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
                                  nullptr, nullptr, nullptr, G_TYPE_UINT64, 0);
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_add_static_pad_template(element_class, &mixed_template);
+  gst_element_class_add_static_pad_template(element_class, &speech_template);
+  element_class->request_new_pad = gst_agent_audio_src_request_new_pad;
+  element_class->release_pad = gst_agent_audio_src_release_pad;
   gst_element_class_set_static_metadata(
       element_class, "Agent audio source", "Source/Audio",
       "Plays text-to-speech audio pushed in bursts as a clock-paced live stream "
@@ -1201,6 +1295,7 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
   basesrc_class->set_caps = gst_agent_audio_src_set_caps;
   basesrc_class->query = gst_agent_audio_src_query;
   basesrc_class->start = gst_agent_audio_src_start;
+  basesrc_class->negotiate = gst_agent_audio_src_negotiate;
   basesrc_class->stop = gst_agent_audio_src_stop;
   basesrc_class->unlock = gst_agent_audio_src_unlock;
   basesrc_class->unlock_stop = gst_agent_audio_src_unlock_stop;

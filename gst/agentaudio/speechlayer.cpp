@@ -34,9 +34,13 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
   }
   cut.dropped = queue_.truncate(keep);
   cut_marks(next_ + keep, cut.marks);
-  if (speaking_) {
+  if (speaking_ && (keep > 0 || cut.dropped > 0)) {
+    /* The utterance ends where the fade does; speech pushed from now on is
+     * the next one. */
     interrupted_ = true;
     dropped_ += cut.dropped;
+    cut_pending_ = true;
+    cut_at_ = queue_.write_pos();
   }
   return cut;
 }
@@ -50,7 +54,7 @@ CutResult SpeechLayer::discard() {
     cut.end = UtteranceEnd{last_end_, played_, dropped_ + cut.dropped, true};
   }
   fade_len_ = fade_left_ = 0;
-  speaking_ = interrupted_ = false;
+  speaking_ = interrupted_ = cut_pending_ = false;
   played_ = dropped_ = 0;
   last_end_ = next_ = 0;
   return cut;
@@ -82,20 +86,37 @@ void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
   }
 
   result.speech_frames = n;
-  if (n > 0) {
-    if (!speaking_) {
-      speaking_ = true;
-      interrupted_ = false;
-      played_ = dropped_ = 0;
-      result.started = true;
-      result.start = position;
-    }
-    played_ += n;
-    last_end_ = position + n;
-  } else if (speaking_) {
+  /* Frames [0, ended_at) belong to the running utterance. When speech pushed
+   * after an interrupt follows the fade in this buffer, the interrupted
+   * utterance ends here and the rest starts the next one; otherwise it ends,
+   * as any, with the first buffer without speech. */
+  std::size_t ended_at = n;
+  bool cut = false;
+  if (cut_pending_ && cut_at_ - read_before < n) {
+    ended_at = static_cast<std::size_t>(cut_at_ - read_before);
+    cut = true;
+  }
+  if (speaking_ && ended_at > 0) {
+    played_ += ended_at;
+    last_end_ = position + ended_at;
+  }
+  if (speaking_ && (cut || n == 0)) {
     speaking_ = false;
+    cut_pending_ = false;
     result.ended = true;
     result.end = UtteranceEnd{last_end_, played_, dropped_, interrupted_};
+  }
+  if (n > 0 && !speaking_) {
+    std::size_t from = result.ended ? ended_at : 0;
+    if (from < n) {
+      speaking_ = true;
+      interrupted_ = false;
+      played_ = n - from;
+      dropped_ = 0;
+      last_end_ = position + n;
+      result.started = true;
+      result.start = position + from;
+    }
   }
   next_ = position + frames;
 }

@@ -35,9 +35,9 @@ struct UtteranceEnd {
 /* What one rendered buffer did to the speech layer. */
 struct RenderResult {
   std::size_t speech_frames = 0; /* frames [0, speech_frames) hold speech */
-  bool started = false;          /* the first speech after silence is in here */
+  bool started = false;          /* an utterance starts in here */
   uint64_t start = 0;            /* its position, when started */
-  bool ended = false;            /* the previous buffer held the last speech */
+  bool ended = false;            /* an utterance ended (reported before started) */
   UtteranceEnd end{};
   std::vector<MarkEvent> marks; /* marks now due, in order */
 };
@@ -54,8 +54,10 @@ struct CutResult {
  *
  * An utterance starts with the first buffer that holds speech and ends with
  * the first buffer that holds none, so speech that runs out mid-buffer and
- * resumes at the next buffer is one utterance. Within a buffer speech is
- * always a prefix: the queue is read from the buffer's first frame on.
+ * resumes at the next buffer is one utterance. An interrupt ends it where its
+ * fade ends: speech pushed after the interrupt is a new utterance even when
+ * it follows in the same buffer. Within a buffer speech is always a prefix:
+ * the queue is read from the buffer's first frame on.
  *
  * Not thread-safe: the element guards it with its queue lock. */
 class SpeechLayer {
@@ -107,6 +109,8 @@ class SpeechLayer {
 
   /* The running utterance. */
   bool speaking_ = false;
+  bool cut_pending_ = false; /* an interrupt ends it at queue position cut_at_ */
+  uint64_t cut_at_ = 0;
   bool interrupted_ = false;
   uint64_t played_ = 0;
   uint64_t dropped_ = 0;
