@@ -33,6 +33,39 @@ void BackgroundLayer::drop_played_chunks() {
   }
 }
 
+void BackgroundLayer::reformat(unsigned channels, const Convert &convert) {
+  std::vector<int16_t> bed;
+  bed.reserve(stored_ * channels_);
+  uint64_t cursor = 0;
+  for (std::size_t i = 0; i < chunks_.size(); i++) {
+    if (i == chunk_)
+      cursor = bed.size() / channels_ + offset_ / channels_;
+    bed.insert(bed.end(), chunks_[i].begin(), chunks_[i].end());
+  }
+  if (chunk_ == chunks_.size())
+    cursor = stored_;
+  const uint64_t old_stored = stored_;
+
+  chunks_.clear();
+  tail_.clear();
+  tail_pos_ = 0;
+  channels_ = channels;
+  std::vector<int16_t> converted = convert(std::move(bed));
+  stored_ = converted.size() / channels;
+  cursor = old_stored == 0 ? 0 : cursor * stored_ / old_stored;
+  if (!converted.empty())
+    chunks_.push_back(std::move(converted));
+  chunk_ = 0;
+  offset_ = static_cast<std::size_t>(cursor) * channels;
+  if (!chunks_.empty() && offset_ == chunks_[0].size()) {
+    chunk_ = 1;
+    offset_ = 0;
+  }
+  pending_ = stored_ - cursor;
+  if (!loop_)
+    drop_played_chunks();
+}
+
 std::size_t BackgroundLayer::read_bed(int16_t *out, std::size_t frames) {
   std::size_t done = 0;
   while (done < frames) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <vector>
 
 namespace agentaudio {
@@ -53,6 +54,12 @@ class BackgroundLayer {
   /* Forgets everything at once (the element stops). Returns the frames
    * that were pending. */
   uint64_t discard();
+
+  /* Replaces the bed by convert(it), now `channels` wide (the output was
+   * renegotiated); the play position keeps its place in proportion. A fade
+   * in progress is dropped. */
+  using Convert = std::function<std::vector<int16_t>(std::vector<int16_t> &&)>;
+  void reformat(unsigned channels, const Convert &convert);
 
   /* Writes up to `frames` frames of background to out (the fade tail
    * first, then the bed, wrapping when looping) and zero-fills the rest.

@@ -69,6 +69,7 @@
 
 #include "backgroundlayer.h"
 #include "frameassembler.h"
+#include "inputconverter.h"
 #include "mixer.h"
 #include "requestpads.h"
 #include "speechlayer.h"
@@ -80,6 +81,9 @@ GST_DEBUG_CATEGORY(agent_audio_src_debug);
 #define MIN_PTIME 1
 #define MAX_PTIME 1000
 #define DEFAULT_RATE 24000
+#define MIN_RATE 8000
+#define MAX_RATE 192000
+#define MAX_CHANNELS 8
 #define DEFAULT_CHANNELS 1
 #define DEFAULT_INTERRUPT_FADE (10 * GST_MSECOND)
 #define MAX_INTERRUPT_FADE GST_SECOND
@@ -117,6 +121,7 @@ enum {
   SIGNAL_END_OF_STREAM,
   SIGNAL_PUSH_BACKGROUND,
   SIGNAL_CLEAR_BACKGROUND,
+  SIGNAL_PUSH_SPEECH_SAMPLE,
   N_SIGNALS
 };
 
@@ -150,10 +155,11 @@ struct Settings {
   gboolean background_loop = DEFAULT_BACKGROUND_LOOP;
 };
 
-/* Where a layer's pushes are joined into frames. */
+/* Where a layer's pushes are joined into frames and converted. */
 struct Input {
   agentaudio::FrameAssembler assembler;
-  guint64 generation = 0; /* the layer generation the partial frame belongs to */
+  agentaudio::InputConverter converter;
+  guint64 generation = 0; /* the layer generation both belong to */
 };
 
 /* A raw audio format as the queues see it. */
@@ -166,6 +172,11 @@ struct Format {
   }
   bool operator!=(const Format &o) const { return !(*this == o); }
   gsize bytes_per_frame() const { return channels * sizeof(gint16); }
+  GstAudioInfo info() const {
+    GstAudioInfo i;
+    gst_audio_info_set_format(&i, GST_AUDIO_FORMAT_S16LE, rate, channels, nullptr);
+    return i;
+  }
   guint64 frames_to_time(guint64 frames) const {
     return gst_util_uint64_scale_int(frames, GST_SECOND, rate);
   }
@@ -200,13 +211,18 @@ struct GstAgentAudioSrcPrivate {
    * follows it. Taken before queue_lock, never while holding it. */
   std::mutex input_lock;
   Input inputs[N_LAYERS]; /* guarded by input_lock */
+  /* A layer's converter holds samples back: create() drains it when the
+   * layer runs dry. Written under input_lock, read without. */
+  std::atomic<bool> holds_back[N_LAYERS] = {};
 
   /* What pushers, signals and the streaming thread share. */
   std::mutex queue_lock;
   std::condition_variable room_cond;      /* queued speech shrank, or a wait must end */
   agentaudio::SpeechLayer speech;         /* guarded by queue_lock */
   agentaudio::BackgroundLayer background; /* guarded by queue_lock */
-  Format format;            /* of the queued samples; guarded by queue_lock */
+  /* Of the queued samples: the output's once negotiated. Written with both
+   * input_lock and queue_lock held, so either is enough to read it. */
+  Format format;
   bool negotiated = false;  /* format is the output's; guarded by queue_lock */
   Timeline timeline;        /* guarded by queue_lock */
   bool eos_pending = false; /* guarded by queue_lock */
@@ -246,28 +262,30 @@ GST_ELEMENT_REGISTER_DEFINE(agentaudiosrc, "agentaudiosrc", GST_RANK_NONE,
 
 /* Format helpers */
 
-/* The input format the element can play: fixed raw S16LE audio. */
-static gboolean parse_input_caps(GstCaps *caps, Format *format) {
-  GstAudioInfo info;
-
-  if (caps == nullptr || !gst_caps_is_fixed(caps) ||
-      !gst_audio_info_from_caps(&info, caps))
-    return FALSE;
-  if (GST_AUDIO_INFO_FORMAT(&info) != GST_AUDIO_FORMAT_S16LE ||
-      GST_AUDIO_INFO_LAYOUT(&info) != GST_AUDIO_LAYOUT_INTERLEAVED)
-    return FALSE;
-
-  format->rate = GST_AUDIO_INFO_RATE(&info);
-  format->channels = GST_AUDIO_INFO_CHANNELS(&info);
-  return TRUE;
+/* What push-* accept: fixed, interleaved raw audio in any sample format,
+ * rate and channel count that GstAudioConverter handles. */
+static gboolean parse_raw_audio(GstCaps *caps, GstAudioInfo *info) {
+  /* gst_audio_info_from_caps() also describes encoded audio (format
+   * ENCODED, no frame size): that is not samples. */
+  return caps != nullptr && gst_caps_is_fixed(caps) &&
+         gst_structure_has_name(gst_caps_get_structure(caps, 0), "audio/x-raw") &&
+         gst_audio_info_from_caps(info, caps) && GST_AUDIO_INFO_BPF(info) > 0 &&
+         !(GST_AUDIO_FORMAT_INFO_FLAGS(info->finfo) & GST_AUDIO_FORMAT_FLAG_COMPLEX) &&
+         GST_AUDIO_INFO_LAYOUT(info) == GST_AUDIO_LAYOUT_INTERLEAVED;
 }
 
-static Format speech_format(GstAgentAudioSrc *self) {
+/* The output format when downstream leaves it free: speech-caps' rate and
+ * channels, within what src can carry. */
+static Format preferred_format(GstAgentAudioSrc *self) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   std::lock_guard<std::mutex> lock(priv->settings_lock);
+  GstAudioInfo info;
   Format format;
 
-  parse_input_caps(priv->settings.caps[SPEECH], &format);
+  if (parse_raw_audio(priv->settings.caps[SPEECH], &info)) {
+    format.rate = CLAMP(GST_AUDIO_INFO_RATE(&info), MIN_RATE, MAX_RATE);
+    format.channels = CLAMP(GST_AUDIO_INFO_CHANNELS(&info), 1, MAX_CHANNELS);
+  }
   return format;
 }
 
@@ -316,37 +334,48 @@ static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, Layer layer, GstCaps
       self, STREAM, FORMAT,
       ("Cannot play %s audio in this format", layer == SPEECH ? "speech" : "background"),
       ("%s: cannot convert %" GST_PTR_FORMAT " to the output format "
-       "(S16LE, interleaved, rate %d, %d channels); format conversion "
-       "is not supported yet",
+       "(S16LE, interleaved, rate %d, %d channels): it must be fixed, "
+       "interleaved raw audio",
        push_signal_name[layer], caps, output.rate, output.channels));
   return GST_FLOW_NOT_NEGOTIATED;
 }
 
-/* Turns pushed bytes into whole S16 frames, joining partial frames across
- * pushes. Returns FALSE when the buffer cannot be read. */
-static gboolean assemble_frames(Input &input, GstBuffer *buffer, const Format &in,
-                                guint64 generation, std::vector<gint16> &samples) {
+/* Turns pushed bytes into output samples: joins partial frames across
+ * pushes, then converts whole frames. Call with input_lock held. */
+static gboolean convert_frames(Input &input, GstBuffer *buffer,
+                               std::vector<gint16> &samples) {
+  const GstAudioInfo &in = input.converter.in_info();
   GstMapInfo map;
-
-  if (input.generation != generation ||
-      input.assembler.frame_bytes() != in.bytes_per_frame()) {
-    /* A partial frame left by a flushed stream, or in another format, must
-     * not shift the samples of this one. */
-    input.assembler.reset(in.bytes_per_frame());
-    input.generation = generation;
-  }
 
   if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
     return FALSE;
-  samples.resize(input.assembler.whole_bytes(map.size) / sizeof(gint16));
-  input.assembler.assemble(map.data, map.size,
-                           reinterpret_cast<guint8 *>(samples.data()));
+  gsize whole = input.assembler.whole_bytes(map.size);
+  gboolean ok = TRUE;
+  if (input.converter.passthrough()) {
+    /* Already S16 in the output's format: one copy, straight in. */
+    gsize at = samples.size();
+    samples.resize(at + whole / sizeof(gint16));
+    input.assembler.assemble(map.data, map.size,
+                             reinterpret_cast<guint8 *>(samples.data() + at));
+  } else {
+    std::vector<guint8> frames(whole);
+    input.assembler.assemble(map.data, map.size, frames.data());
+    ok = input.converter.convert(frames.data(), whole / GST_AUDIO_INFO_BPF(&in), samples);
+  }
   gst_buffer_unmap(buffer, &map);
 #if G_BYTE_ORDER == G_BIG_ENDIAN
   for (gint16 &s : samples)
     s = GINT16_FROM_LE(s);
 #endif
-  return TRUE;
+  return ok;
+}
+
+static void queue_samples(GstAgentAudioSrcPrivate *priv, Layer layer,
+                          std::vector<gint16> &&samples) {
+  if (layer == SPEECH)
+    priv->speech.push(std::move(samples));
+  else
+    priv->background.push(std::move(samples));
 }
 
 /* Frames a layer holds that count against its max-*-time. Call with
@@ -370,74 +399,98 @@ static bool layer_full(GstAgentAudioSrcPrivate *priv, Layer layer) {
   return queued_frames(priv, layer) >= max_frames;
 }
 
+static void set_queue_format(GstAgentAudioSrcPrivate *priv, const Format &format) {
+  priv->format = format;
+  priv->speech.set_channels(format.channels);
+  priv->background.set_channels(format.channels);
+}
+
 static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *caps,
                                  GstBuffer *buffer) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   std::atomic<guint64> &current = priv->generation[layer];
   const guint64 generation = current.load();
-  Format in, output;
+  const Format preferred = preferred_format(self);
+  GstAudioInfo in;
+  Format output;
 
-  const bool playable = parse_input_caps(caps, &in);
-  if (!playable) {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
+  const bool playable = parse_raw_audio(caps, &in);
+  {
+    /* Wait for room first: nothing is converted for a push that gets
+     * flushed. */
+    std::unique_lock<std::mutex> lock(priv->queue_lock);
     if (layer == SPEECH && priv->eos_pending)
       return GST_FLOW_EOS;
     output = priv->format;
-  } else {
-    /* Wait for room first: nothing is copied for a push that gets flushed. */
-    std::unique_lock<std::mutex> lock(priv->queue_lock);
-
-    if (!priv->negotiated && layers_empty(priv)) {
-      /* Before negotiation the first push decides the queues' format. */
-      priv->format = in;
-      priv->speech.set_channels(in.channels);
-      priv->background.set_channels(in.channels);
-    }
-    output = priv->format;
-    if (in == output) {
-      priv->room_cond.wait(lock, [&] {
-        return !layer_full(priv, layer) || (layer == SPEECH && priv->eos_pending) ||
-               current.load() != generation;
-      });
-      if (layer == SPEECH && priv->eos_pending)
-        return GST_FLOW_EOS;
-      if (current.load() != generation)
-        return GST_FLOW_FLUSHING;
-    }
+    if (!playable)
+      goto refused;
+    priv->room_cond.wait(lock, [&] {
+      return !layer_full(priv, layer) || (layer == SPEECH && priv->eos_pending) ||
+             current.load() != generation;
+    });
+    if (layer == SPEECH && priv->eos_pending)
+      return GST_FLOW_EOS;
+    if (current.load() != generation)
+      return GST_FLOW_FLUSHING;
   }
-  if (!playable || in != output)
-    return not_negotiated(self, layer, caps, output);
 
   {
-    std::lock_guard<std::mutex> input(priv->input_lock);
+    std::lock_guard<std::mutex> input_lock(priv->input_lock);
+    Input &input = priv->inputs[layer];
     std::vector<gint16> samples;
 
-    if (!assemble_frames(priv->inputs[layer], buffer, in, generation, samples)) {
-      GST_ELEMENT_WARNING(
-          self, RESOURCE, READ, ("Cannot read pushed audio"),
-          ("%s: could not map %" GST_PTR_FORMAT, push_signal_name[layer], buffer));
+    if (current.load() != generation)
+      return GST_FLOW_FLUSHING;
+    if (input.generation != generation) {
+      /* The stream was flushed: its partial frame and what the resampler
+       * held back are gone with it. */
+      input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
+      input.converter.reset();
+      input.generation = generation;
+    }
+    {
+      std::lock_guard<std::mutex> lock(priv->queue_lock);
+      if (!priv->negotiated && layers_empty(priv))
+        set_queue_format(priv, preferred); /* what negotiation will most likely pick */
+      output = priv->format;
+    }
+    const GstAudioInfo out_info = output.info();
+    if (!input.converter.configured_for(in, out_info)) {
+      /* A new input format: what the old one held back plays first. */
+      input.converter.drain(samples);
+      input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
+      if (!input.converter.configure(in, out_info)) {
+        std::lock_guard<std::mutex> lock(priv->queue_lock);
+        queue_samples(priv, layer, std::move(samples));
+        output = priv->format;
+        goto refused;
+      }
+    }
+
+    if (!convert_frames(input, buffer, samples)) {
+      GST_ELEMENT_WARNING(self, RESOURCE, READ, ("Cannot read pushed audio"),
+                          ("%s: could not map or convert %" GST_PTR_FORMAT,
+                           push_signal_name[layer], buffer));
       return GST_FLOW_ERROR;
     }
+    priv->holds_back[layer] = input.converter.holds_back();
 
     std::lock_guard<std::mutex> lock(priv->queue_lock);
     if (layer == SPEECH && priv->eos_pending)
       return GST_FLOW_EOS;
     if (current.load() != generation)
       return GST_FLOW_FLUSHING;
-    if (priv->format != in)
-      output = priv->format;
-    else if (layer == SPEECH)
-      priv->speech.push(std::move(samples));
-    else
-      priv->background.push(std::move(samples));
+    queue_samples(priv, layer, std::move(samples));
   }
-  if (output != in)
-    return not_negotiated(self, layer, caps, output);
   return GST_FLOW_OK;
+
+refused:
+  return not_negotiated(self, layer, caps, output);
 }
 
-static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer) {
-  GstCaps *caps;
+/* caps NULL: the layer's *-caps property. */
+static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer,
+                                GstCaps *caps = nullptr) {
   GstFlowReturn ret;
 
   if (buffer == nullptr) {
@@ -446,7 +499,9 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
     return GST_FLOW_ERROR;
   }
 
-  {
+  if (caps != nullptr) {
+    gst_caps_ref(caps);
+  } else {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     caps = gst_caps_ref(self->priv->settings.caps[layer]);
   }
@@ -467,6 +522,19 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
 static GstFlowReturn gst_agent_audio_src_push_speech(GstAgentAudioSrc *self,
                                                      GstBuffer *buffer) {
   return push_layer(self, SPEECH, buffer);
+}
+
+static GstFlowReturn gst_agent_audio_src_push_speech_sample(GstAgentAudioSrc *self,
+                                                            GstSample *sample) {
+  GstBuffer *buffer = sample ? gst_sample_get_buffer(sample) : nullptr;
+  if (buffer == nullptr) {
+    GST_ELEMENT_WARNING(
+        self, STREAM, FAILED, ("Invalid audio pushed"),
+        ("push-speech-sample: %s", sample ? "sample without a buffer" : "NULL sample"));
+    return GST_FLOW_ERROR;
+  }
+  /* A sample without caps is taken to be in speech-caps. */
+  return push_layer(self, SPEECH, buffer, gst_sample_get_caps(sample));
 }
 
 static GstFlowReturn gst_agent_audio_src_push_background(GstAgentAudioSrc *self,
@@ -576,6 +644,35 @@ static GstClockReturn wait_for_clock(GstAgentAudioSrc *self, GstClock *clock,
   return ret;
 }
 
+/* A layer about to run dry within this buffer gets what its resampler
+ * still holds back: the tail of a sentence is played in the buffer it
+ * belongs to, not held until more speech comes. Skipped while a push is
+ * converting (more audio is on its way). */
+static void drain_dry_layers(GstAgentAudioSrcPrivate *priv, gsize frames) {
+  if (!priv->holds_back[SPEECH] && !priv->holds_back[BACKGROUND])
+    return;
+  std::unique_lock<std::mutex> input_lock(priv->input_lock, std::try_to_lock);
+  if (!input_lock.owns_lock())
+    return;
+  for (int i = SPEECH; i < N_LAYERS; i++) {
+    Layer layer = static_cast<Layer>(i);
+    Input &input = priv->inputs[layer];
+    if (!priv->holds_back[layer])
+      continue;
+    {
+      std::lock_guard<std::mutex> lock(priv->queue_lock);
+      if (queued_frames(priv, layer) >= frames)
+        continue;
+    }
+    std::vector<gint16> tail;
+    input.converter.drain(tail);
+    priv->holds_back[layer] = false;
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (priv->generation[layer].load() == input.generation)
+      queue_samples(priv, layer, std::move(tail));
+  }
+}
+
 /* Mixes the bed of this buffer into `buffer`. The bed's gain moves to
  * `target` over the buffer, never in a step: volume changes, ducking as
  * speech starts and releasing after it ends. */
@@ -668,6 +765,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   }
 
   const gsize frames = end - first;
+  drain_dry_layers(priv, frames);
   const gsize size = frames * format.bytes_per_frame();
   if (priv->bed.size() < frames * format.channels)
     priv->bed.resize(frames * format.channels); /* once per format, not per buffer */
@@ -756,45 +854,39 @@ static gboolean gst_agent_audio_src_unlock_stop(GstBaseSrc *bsrc) {
 
 /* Negotiation */
 
-static GstCaps *gst_agent_audio_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter) {
-  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
-  GstCaps *templ = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bsrc));
-  Format format = speech_format(self);
-  GstCaps *caps;
+static GstCaps *gst_agent_audio_src_fixate(GstBaseSrc *bsrc, GstCaps *caps) {
+  /* Any rate and channel count downstream asks for is converted to; left
+   * free, they are those of speech-caps. */
+  Format want = preferred_format(GST_AGENT_AUDIO_SRC(bsrc));
+  caps = gst_caps_truncate(gst_caps_make_writable(caps));
+  GstStructure *s = gst_caps_get_structure(caps, 0);
+  gst_structure_fixate_field_nearest_int(s, "rate", want.rate);
+  gst_structure_fixate_field_nearest_int(s, "channels", want.channels);
+  gint channels;
+  if (gst_structure_get_int(s, "channels", &channels) && channels > 2 &&
+      !gst_structure_has_field(s, "channel-mask"))
+    gst_structure_set(s, "channel-mask", GST_TYPE_BITMASK,
+                      gst_audio_channel_get_fallback_mask(channels), NULL);
+  return GST_BASE_SRC_CLASS(parent_class)->fixate(bsrc, caps);
+}
 
-  /* Audio is played as it is pushed, so the output is the speech format;
-   * while audio is queued, the format it was queued in wins over a
-   * speech-caps changed since. */
-  {
-    std::lock_guard<std::mutex> lock(self->priv->queue_lock);
-    if (!layers_empty(self->priv))
-      format = self->priv->format;
-  }
-
-  caps = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout",
-                             G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT,
-                             format.rate, "channels", G_TYPE_INT, format.channels, NULL);
-  if (format.channels > 2)
-    gst_caps_set_simple(caps, "channel-mask", GST_TYPE_BITMASK,
-                        gst_audio_channel_get_fallback_mask(format.channels), NULL);
-
-  GstCaps *result = gst_caps_intersect(caps, templ);
-  gst_caps_unref(caps);
-  gst_caps_unref(templ);
-
-  if (filter != nullptr) {
-    caps = gst_caps_intersect_full(filter, result, GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref(result);
-    result = caps;
-  }
-  return result;
+/* Converts queued samples from one output format to another, whole, for a
+ * renegotiation. */
+static std::vector<gint16> reconvert(const Format &from, const Format &to,
+                                     std::vector<gint16> &&samples) {
+  agentaudio::InputConverter converter;
+  std::vector<gint16> out;
+  if (samples.empty() || !converter.configure(from.info(), to.info()))
+    return out;
+  converter.convert(reinterpret_cast<const guint8 *>(samples.data()),
+                    samples.size() / from.channels, out);
+  converter.drain(out);
+  return out;
 }
 
 static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   GstAgentAudioSrcPrivate *priv = self->priv;
-  agentaudio::CutResult cut;
-  Timeline timeline;
   Format format;
   GstAudioInfo info;
 
@@ -804,38 +896,41 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   format.channels = GST_AUDIO_INFO_CHANNELS(&info);
   GST_DEBUG_OBJECT(self, "output caps %" GST_PTR_FORMAT, caps);
 
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (!layers_empty(priv) && format != priv->format) {
-      GST_ELEMENT_WARNING(self, STREAM, FORMAT,
-                          ("Output format changed, queued audio discarded"),
-                          ("queued audio at rate %d with %d channels cannot be played "
-                           "as %" GST_PTR_FORMAT,
-                           priv->format.rate, priv->format.channels, caps));
-      priv->generation[SPEECH]++;
-      priv->generation[BACKGROUND]++;
-      cut = priv->speech.interrupt(0);
-      priv->background.discard();
+  /* Both locks: no push converts to the old format meanwhile. */
+  std::lock_guard<std::mutex> input_lock(priv->input_lock);
+  std::lock_guard<std::mutex> lock(priv->queue_lock);
+  const Format from = priv->format;
+  if (format != from) {
+    /* Queued audio is kept: what the converters hold back joins it, then
+     * all of it is converted to the new format. */
+    for (int layer = SPEECH; layer < N_LAYERS; layer++) {
+      std::vector<gint16> tail;
+      priv->inputs[layer].converter.drain(tail);
+      priv->holds_back[layer] = false;
+      queue_samples(priv, static_cast<Layer>(layer), std::move(tail));
     }
-    if (priv->timeline.started() && format.rate != priv->timeline.rate) {
-      /* Keep timestamps continuous: the next buffer starts where the last
-       * one ended, counted in the new rate from there. */
-      guint64 next =
-          priv->timeline.origin_frame +
-          gst_util_uint64_scale(priv->buffer_index,
-                                (guint64)priv->timeline.rate * priv->ptime, 1000);
-      priv->timeline.origin = priv->timeline.running_time(next);
-      priv->timeline.origin_frame = next;
-      priv->timeline.rate = format.rate;
-      priv->buffer_index = 0;
-    }
-    priv->format = format;
-    priv->speech.set_channels(format.channels);
-    priv->background.set_channels(format.channels);
-    priv->negotiated = true;
-    timeline = priv->timeline;
+    auto convert = [&](std::vector<gint16> &&samples) {
+      return reconvert(from, format, std::move(samples));
+    };
+    priv->speech.reformat(format.channels, convert);
+    priv->background.reformat(format.channels, convert);
+    GST_DEBUG_OBJECT(self, "queued audio converted from %d Hz x %d to %d Hz x %d",
+                     from.rate, from.channels, format.rate, format.channels);
   }
-  post_marks(self, timeline, cut.marks);
+  if (priv->timeline.started() && format.rate != priv->timeline.rate) {
+    /* Keep timestamps continuous: the next buffer starts where the last
+     * one ended, counted in the new rate from there. */
+    guint64 next =
+        priv->timeline.origin_frame +
+        gst_util_uint64_scale(priv->buffer_index,
+                              (guint64)priv->timeline.rate * priv->ptime, 1000);
+    priv->timeline.origin = priv->timeline.running_time(next);
+    priv->timeline.origin_frame = next;
+    priv->timeline.rate = format.rate;
+    priv->buffer_index = 0;
+  }
+  set_queue_format(priv, format);
+  priv->negotiated = true;
   return TRUE;
 }
 
@@ -937,6 +1032,14 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
     if (priv->clock_id != nullptr) {
       gst_clock_id_unref(priv->clock_id);
       priv->clock_id = nullptr;
+    }
+  }
+
+  {
+    std::lock_guard<std::mutex> input_lock(priv->input_lock);
+    for (int layer = SPEECH; layer < N_LAYERS; layer++) {
+      priv->inputs[layer].converter.reset();
+      priv->holds_back[layer] = false;
     }
   }
 
@@ -1112,8 +1215,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
                                       GST_PARAM_MUTABLE_READY));
   properties[PROP_SPEECH_CAPS] = g_param_spec_boxed(
       "speech-caps", "Speech caps",
-      "Format of the bytes given to push-speech; applies to data pushed after "
-      "the change (S16LE, interleaved; the output plays it unconverted)",
+      "Format of the bytes given to push-speech: any interleaved raw audio, "
+      "converted to the output; applies to data pushed after the change. The "
+      "output takes its rate and channels when downstream leaves them free",
       GST_TYPE_CAPS,
       (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                     GST_PARAM_MUTABLE_PLAYING));
@@ -1142,8 +1246,8 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   properties[PROP_BACKGROUND_CAPS] = g_param_spec_boxed(
       "background-caps", "Background caps",
-      "Format of the bytes given to push-background; applies to data pushed "
-      "after the change (S16LE, interleaved, at the output rate and channels)",
+      "Format of the bytes given to push-background: any interleaved raw audio, "
+      "converted to the output; applies to data pushed after the change",
       GST_TYPE_CAPS,
       (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                     GST_PARAM_MUTABLE_PLAYING));
@@ -1246,6 +1350,22 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
                                  nullptr, nullptr, GST_TYPE_FLOW_RETURN, 0);
 
   /**
+   * GstAgentAudioSrc::push-speech-sample:
+   * @src: the agentaudiosrc
+   * @sample: (transfer none): speech whose caps describe its format
+   *
+   * As push-speech, in the sample's format (an appsink's output can be pushed
+   * as it is); a sample without caps is taken to be in speech-caps.
+   *
+   * Returns: as push-speech.
+   */
+  signals[SIGNAL_PUSH_SPEECH_SAMPLE] = g_signal_new_class_handler(
+      "push-speech-sample", G_TYPE_FROM_CLASS(klass),
+      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_agent_audio_src_push_speech_sample), nullptr, nullptr, nullptr,
+      GST_TYPE_FLOW_RETURN, 1, GST_TYPE_SAMPLE | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
    * GstAgentAudioSrc::push-background:
    * @src: the agentaudiosrc
    * @buffer: (transfer none): background bytes in the background-caps format
@@ -1291,7 +1411,7 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       "interrupted); see docs/agentaudiosrc.md",
       "agentaudiosrc authors");
 
-  basesrc_class->get_caps = gst_agent_audio_src_get_caps;
+  basesrc_class->fixate = gst_agent_audio_src_fixate;
   basesrc_class->set_caps = gst_agent_audio_src_set_caps;
   basesrc_class->query = gst_agent_audio_src_query;
   basesrc_class->start = gst_agent_audio_src_start;

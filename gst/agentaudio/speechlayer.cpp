@@ -60,6 +60,28 @@ CutResult SpeechLayer::discard() {
   return cut;
 }
 
+void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
+  const uint64_t queued = queue_.queued_frames();
+  const uint64_t from = queue_.read_pos();
+  std::vector<int16_t> samples(queued * queue_.channels());
+  queue_.pop(samples.data(), queued);
+  queue_.set_channels(channels);
+  std::vector<int16_t> converted = convert(std::move(samples));
+  const uint64_t base = queue_.read_pos();
+  const uint64_t frames = converted.size() / channels;
+  queue_.push(std::move(converted));
+
+  /* A position `at` frames into the old queue moves to the same fraction of
+   * the new one. */
+  auto scale = [&](uint64_t n) { return queued == 0 ? 0 : n * frames / queued; };
+  for (Mark &m : marks_)
+    m.at = base + scale(m.at - from);
+  if (cut_pending_)
+    cut_at_ = base + scale(cut_at_ - from);
+  fade_len_ = scale(fade_len_);
+  fade_left_ = std::min(scale(fade_left_), fade_len_);
+}
+
 void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
                          RenderResult &result) {
   const unsigned channels = queue_.channels();

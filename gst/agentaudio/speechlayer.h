@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,12 @@ class SpeechLayer {
    * then silence. With frames == 0 (end of stream) it only settles the state:
    * ends the utterance and reports the marks that are due. */
   void render(int16_t *out, std::size_t frames, uint64_t position, RenderResult &result);
+
+  /* Replaces the queued frames by convert(them), now `channels` wide (the
+   * output was renegotiated). Marks and a running fade keep their place in
+   * proportion. */
+  using Convert = std::function<std::vector<int16_t>(std::vector<int16_t> &&)>;
+  void reformat(unsigned channels, const Convert &convert);
 
   uint64_t queued_frames() const { return queue_.queued_frames(); }
   bool speaking() const { return speaking_; }

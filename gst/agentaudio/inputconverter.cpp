@@ -1,0 +1,105 @@
+/* agentaudiosrc
+ * Copyright (C) 2026 agentaudiosrc authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "inputconverter.h"
+
+#include <cstring>
+
+namespace agentaudio {
+
+InputConverter::~InputConverter() {
+  release();
+}
+
+void InputConverter::release() {
+  if (conv_ != nullptr)
+    gst_audio_converter_free(conv_);
+  conv_ = nullptr;
+  configured_ = false;
+  holds_back_ = false;
+}
+
+bool InputConverter::configured_for(const GstAudioInfo &in,
+                                    const GstAudioInfo &out) const {
+  return configured_ && gst_audio_info_is_equal(&in, &in_) &&
+         gst_audio_info_is_equal(&out, &out_);
+}
+
+bool InputConverter::configure(const GstAudioInfo &in, const GstAudioInfo &out) {
+  release();
+  in_ = in;
+  out_ = out;
+
+  if (gst_audio_info_is_equal(&in, &out)) {
+    configured_ = true; /* already the output: copied as it is */
+    return true;
+  }
+
+  GstStructure *config = gst_structure_new(
+      "config", GST_AUDIO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_AUDIO_RESAMPLER_METHOD,
+      GST_AUDIO_RESAMPLER_METHOD_KAISER, GST_AUDIO_CONVERTER_OPT_DITHER_METHOD,
+      GST_TYPE_AUDIO_DITHER_METHOD, GST_AUDIO_DITHER_NONE,
+      GST_AUDIO_CONVERTER_OPT_NOISE_SHAPING_METHOD, GST_TYPE_AUDIO_NOISE_SHAPING_METHOD,
+      GST_AUDIO_NOISE_SHAPING_NONE, NULL);
+  gst_audio_resampler_options_set_quality(
+      GST_AUDIO_RESAMPLER_METHOD_KAISER, GST_AUDIO_RESAMPLER_QUALITY_DEFAULT,
+      GST_AUDIO_INFO_RATE(&in), GST_AUDIO_INFO_RATE(&out), config);
+
+  conv_ = gst_audio_converter_new(GST_AUDIO_CONVERTER_FLAG_NONE, &in_, &out_, config);
+  configured_ = conv_ != nullptr;
+  return configured_;
+}
+
+bool InputConverter::convert(const uint8_t *data, std::size_t frames,
+                             std::vector<int16_t> &out) {
+  if (!configured_)
+    return false;
+  if (frames == 0)
+    return true;
+
+  const std::size_t channels = GST_AUDIO_INFO_CHANNELS(&out_);
+  if (conv_ == nullptr) {
+    std::size_t at = out.size();
+    out.resize(at + frames * channels);
+    std::memcpy(out.data() + at, data, frames * channels * sizeof(int16_t));
+    return true;
+  }
+
+  std::size_t out_frames = gst_audio_converter_get_out_frames(conv_, frames);
+  std::size_t at = out.size();
+  out.resize(at + out_frames * channels);
+  gpointer in_planes[1] = {const_cast<uint8_t *>(data)};
+  gpointer out_planes[1] = {out.data() + at};
+  if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, in_planes,
+                                   frames, out_planes, out_frames)) {
+    out.resize(at);
+    return false;
+  }
+  holds_back_ = gst_audio_converter_get_max_latency(conv_) > 0;
+  return true;
+}
+
+void InputConverter::drain(std::vector<int16_t> &out) {
+  if (conv_ != nullptr && holds_back_) {
+    std::size_t history = gst_audio_converter_get_max_latency(conv_);
+    std::size_t out_frames = gst_audio_converter_get_out_frames(conv_, history);
+    const std::size_t channels = GST_AUDIO_INFO_CHANNELS(&out_);
+    std::size_t at = out.size();
+    out.resize(at + out_frames * channels);
+    gpointer out_planes[1] = {out.data() + at};
+    /* No input: the resampler is fed silence to push its history out. */
+    if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, nullptr,
+                                     history, out_planes, out_frames))
+      out.resize(at);
+  }
+  reset();
+}
+
+void InputConverter::reset() {
+  if (conv_ != nullptr)
+    gst_audio_converter_reset(conv_);
+  holds_back_ = false;
+}
+
+}  // namespace agentaudio

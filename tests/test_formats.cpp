@@ -1,0 +1,300 @@
+/* agentaudiosrc — element tests: any raw audio format in, any negotiated
+ * format out (GstAudioConverter, resampler drained when speech runs dry). */
+#include <cmath>
+
+#include "srcharness.h"
+
+static void set_caps_property(GstElement *e, const gchar *property,
+                              const gchar *caps_str) {
+  GstCaps *caps = gst_caps_from_string(caps_str);
+  g_object_set(e, property, caps, NULL);
+  gst_caps_unref(caps);
+}
+
+/* A sine as interleaved samples of type T (all channels equal). */
+template <typename T>
+static std::vector<T> sine(gint rate, gint channels, gsize frames, double freq,
+                           double amp) {
+  std::vector<T> v(frames * channels);
+  for (gsize i = 0; i < frames; i++)
+    for (gint c = 0; c < channels; c++)
+      v[i * channels + c] = (T)(amp * std::sin(2 * M_PI * freq * i / rate));
+  return v;
+}
+
+/* Positive-going zero crossings per second over the non-silent part of a
+ * mono signal. */
+static double frequency(const std::vector<gint16> &v, gint rate) {
+  gsize first = 0, last = v.size();
+  while (first < v.size() && std::abs(v[first]) < 50)
+    first++;
+  while (last > first && std::abs(v[last - 1]) < 50)
+    last--;
+  gsize crossings = 0, from = 0, to = 0;
+  for (gsize i = first + 1; i < last; i++)
+    if (v[i - 1] < 0 && v[i] >= 0) {
+      if (crossings == 0)
+        from = i;
+      to = i;
+      crossings++;
+    }
+  return crossings < 2 ? 0.0 : (crossings - 1) * (double)rate / (to - from);
+}
+
+/* Plays until the utterance ends; returns the speech frames (one channel)
+ * and checks last-audio against first-audio and the expected duration. */
+static std::vector<gint16> play_utterance(Src &s, gint rate, gint channels,
+                                          GstClockTime expected, gint channel = 0) {
+  std::vector<gint16> out;
+  GstClockTime start = GST_CLOCK_TIME_NONE;
+  for (int i = 0; i < 500; i++) {
+    GstBuffer *buf = next_buffer(s);
+    std::vector<gint16> v = buffer_samples(buf);
+    gst_buffer_unref(buf);
+    for (gsize f = 0; f < v.size() / channels; f++)
+      out.push_back(v[f * channels + channel]);
+    while (GstMessage *msg = pop_element_message(s)) {
+      const GstStructure *st = gst_message_get_structure(msg);
+      if (gst_structure_has_name(st, "first-audio")) {
+        start = get_u64(msg, "running-time");
+      } else if (gst_structure_has_name(st, "last-audio")) {
+        const GstClockTime sample = frames_to_time(1, rate) + 1;
+        GstClockTime duration = get_u64(msg, "duration");
+        GstClockTime end = get_u64(msg, "running-time");
+        fail_unless(start != GST_CLOCK_TIME_NONE);
+        fail_unless(duration + sample >= expected && duration <= expected + sample,
+                    "speech lasted %" GST_TIME_FORMAT ", expected %" GST_TIME_FORMAT,
+                    GST_TIME_ARGS(duration), GST_TIME_ARGS(expected));
+        fail_unless(end + sample >= start + expected && end <= start + expected + sample,
+                    "last-audio at %" GST_TIME_FORMAT, GST_TIME_ARGS(end));
+        gst_message_unref(msg);
+        return out;
+      }
+      gst_message_unref(msg);
+    }
+  }
+  fail("no last-audio");
+  return out;
+}
+
+GST_START_TEST(test_22khz_speech_plays_at_24khz) {
+  Src s = src_new();
+  set_caps_property(
+      s.element, "speech-caps",
+      "audio/x-raw, format=S16LE, layout=interleaved, rate=22050, channels=1");
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
+  std::vector<gint16> in = sine<gint16>(22050, 1, 22050, 440.0, 12000);
+  /* TTS-like odd chunks: the resampler carries its history across them. */
+  for (gsize pos = 0; pos < in.size(); pos += 777) {
+    std::vector<gint16> chunk(in.begin() + pos,
+                              in.begin() + std::min(in.size(), pos + 777));
+    fail_unless_equals_int(push_samples(s.element, chunk), GST_FLOW_OK);
+  }
+  gst_harness_play(s.h);
+
+  std::vector<gint16> v = play_utterance(s, RATE, 1, GST_SECOND);
+  GstCaps *out = gst_pad_get_current_caps(s.h->sinkpad);
+  GstStructure *st = gst_caps_get_structure(out, 0);
+  gint rate;
+  gst_structure_get_int(st, "rate", &rate);
+  fail_unless_equals_int(rate, 24000);
+  gst_caps_unref(out);
+  double f = frequency(v, RATE);
+  fail_unless(std::fabs(f - 440.0) < 1.0, "tone came out at %f Hz", f);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_output_negotiated_to_48khz_stereo) {
+  Src s = src_new();
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=48000, channels=2");
+  std::vector<gint16> in = sine<gint16>(RATE, 1, RATE / 2, 1000.0, 10000);
+  fail_unless_equals_int(push_samples(s.element, in), GST_FLOW_OK);
+  gst_harness_play(s.h);
+
+  GstBuffer *buf = next_buffer(s);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 960 * 2 * sizeof(gint16));
+  std::vector<gint16> v = buffer_samples(buf);
+  for (gsize f = 0; f < 960; f++)
+    fail_unless_equals_int(v[2 * f], v[2 * f + 1]); /* mono on both channels */
+  gst_buffer_unref(buf);
+
+  std::vector<gint16> left = play_utterance(s, 48000, 2, GST_SECOND / 2);
+  double f = frequency(left, 48000);
+  fail_unless(std::fabs(f - 1000.0) < 2.0, "tone came out at %f Hz", f);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_f32_speech_is_converted) {
+  Src s = src_new();
+  set_caps_property(
+      s.element, "speech-caps",
+      "audio/x-raw, format=F32LE, layout=interleaved, rate=24000, channels=1");
+  std::vector<float> in = sine<float>(RATE, 1, FRAMES_PER_BUFFER, 300.0, 0.5);
+  fail_unless_equals_int(push_bytes(s.element, in.data(), in.size() * sizeof(float)),
+                         GST_FLOW_OK);
+  gst_harness_play(s.h);
+
+  GstBuffer *buf = next_buffer(s);
+  std::vector<gint16> v = buffer_samples(buf);
+  for (gsize i = 0; i < v.size(); i++)
+    fail_unless(std::fabs(v[i] - in[i] * 32768.0) <= 1.0,
+                "sample %" G_GSIZE_FORMAT " is %d", i, v[i]);
+  gst_buffer_unref(buf);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_push_speech_sample_uses_its_caps) {
+  Src s = src_new();
+  GstCaps *caps = gst_caps_from_string(
+      "audio/x-raw, format=S16LE, layout=interleaved, rate=16000, channels=1");
+  std::vector<gint16> in = sine<gint16>(16000, 1, 16000, 500.0, 9000);
+  GstBuffer *buffer = gst_buffer_new_memdup(in.data(), in.size() * sizeof(gint16));
+  GstSample *sample = gst_sample_new(buffer, caps, NULL, NULL);
+  GstFlowReturn ret = GST_FLOW_ERROR;
+  g_signal_emit_by_name(s.element, "push-speech-sample", sample, &ret);
+  fail_unless_equals_int(ret, GST_FLOW_OK);
+  gst_sample_unref(sample);
+  gst_buffer_unref(buffer);
+  gst_caps_unref(caps);
+  gst_harness_play(s.h);
+
+  std::vector<gint16> v = play_utterance(s, RATE, 1, GST_SECOND);
+  double f = frequency(v, RATE);
+  fail_unless(std::fabs(f - 500.0) < 1.0, "tone came out at %f Hz", f);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_44khz_stereo_bed_under_16khz_speech) {
+  Src s = src_new();
+  set_caps_property(
+      s.element, "speech-caps",
+      "audio/x-raw, format=S16LE, layout=interleaved, rate=16000, channels=1");
+  set_caps_property(
+      s.element, "background-caps",
+      "audio/x-raw, format=S16LE, layout=interleaved, rate=44100, channels=2");
+  GstHarness *voice = gst_harness_new_with_element(s.element, NULL, "speech_%u");
+  std::vector<gint16> bed = sine<gint16>(44100, 2, 44100, 200.0, 4000);
+  fail_unless_equals_int(push_background(s.element, bed), GST_FLOW_OK);
+  std::vector<gint16> speech = speech_samples(16000 / 2);
+  fail_unless_equals_int(push_samples(s.element, speech), GST_FLOW_OK);
+  gst_harness_play(s.h);
+
+  std::vector<gint16> mixed, alone;
+  for (int i = 0; i < 40; i++) { /* 800 ms at 16 kHz mono */
+    GstBuffer *a = next_buffer(s);
+    GstBuffer *b = gst_harness_pull(voice);
+    fail_unless_equals_int(gst_buffer_get_size(a), 320 * sizeof(gint16));
+    std::vector<gint16> va = buffer_samples(a), vb = buffer_samples(b);
+    mixed.insert(mixed.end(), va.begin(), va.end());
+    alone.insert(alone.end(), vb.begin(), vb.end());
+    gst_buffer_unref(a);
+    gst_buffer_unref(b);
+  }
+  /* Speech in the output format already: bit-exact on speech_0. */
+  fail_unless(memcmp(alone.data(), speech.data(), speech.size() * sizeof(gint16)) == 0);
+  /* The bed is what is left, at 200 Hz, for as long as it was pushed. */
+  std::vector<gint16> bed_out(mixed.size());
+  for (gsize i = 0; i < mixed.size(); i++)
+    bed_out[i] = mixed[i] - alone[i];
+  double f = frequency(bed_out, 16000);
+  fail_unless(std::fabs(f - 200.0) < 1.0, "bed came out at %f Hz", f);
+  gint16 peak = *std::max_element(bed_out.begin(), bed_out.end());
+  fail_unless(std::abs(peak - 4000) < 100, "bed peak %d", peak);
+  gst_harness_teardown(voice);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_speech_caps_change_applies_to_later_pushes) {
+  Src s = src_new();
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s)); /* negotiated: 24 kHz */
+
+  std::vector<gint16> before = speech_samples(FRAMES_PER_BUFFER);
+  fail_unless_equals_int(push_samples(s.element, before), GST_FLOW_OK);
+  set_caps_property(
+      s.element, "speech-caps",
+      "audio/x-raw, format=S16LE, layout=interleaved, rate=48000, channels=1");
+  std::vector<gint16> after = sine<gint16>(48000, 1, 48000 / 2, 600.0, 8000);
+  fail_unless_equals_int(push_samples(s.element, after), GST_FLOW_OK);
+
+  std::vector<gint16> v = play_utterance(s, RATE, 1, BUFFER_TIME + GST_SECOND / 2);
+  fail_unless(std::equal(before.begin(), before.end(), v.begin()),
+              "audio queued before the change was altered");
+  std::vector<gint16> rest(v.begin() + FRAMES_PER_BUFFER, v.end());
+  double f = frequency(rest, RATE);
+  fail_unless(std::fabs(f - 600.0) < 1.0, "tone came out at %f Hz", f);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_renegotiation_keeps_queued_audio) {
+  Src s = src_new();
+  std::vector<gint16> in = sine<gint16>(RATE, 1, RATE, 400.0, 10000);
+  fail_unless_equals_int(push_samples(s.element, in), GST_FLOW_OK);
+  mark(s.element, "end");
+  gst_harness_play(s.h);
+  for (int i = 0; i < 5; i++)
+    gst_buffer_unref(next_buffer(s));
+  gst_message_unref(expect_message(s, "first-audio"));
+
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=48000, channels=1");
+  gst_harness_push_upstream_event(s.h, gst_event_new_reconfigure());
+  gst_buffer_unref(next_buffer(s)); /* already waited for at 24 kHz */
+  GstBuffer *buf = next_buffer(s);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 960 * sizeof(gint16));
+  fail_unless_equals_uint64(GST_BUFFER_PTS(buf), 6 * BUFFER_TIME);
+  gst_buffer_unref(buf);
+
+  /* 1 s of speech, 7 buffers of it at 24 kHz and the rest at 48 kHz. */
+  std::vector<gint16> v;
+  GstMessage *last = NULL, *end_mark = NULL;
+  for (int i = 0; i < 60 && last == NULL; i++) {
+    buf = next_buffer(s);
+    gst_buffer_unref(buf);
+    while (GstMessage *msg = pop_element_message(s)) {
+      const gchar *name = gst_structure_get_name(gst_message_get_structure(msg));
+      if (g_str_equal(name, "last-audio"))
+        last = msg;
+      else if (g_str_equal(name, "mark"))
+        end_mark = msg;
+      else
+        gst_message_unref(msg);
+    }
+  }
+  fail_unless(last != NULL && end_mark != NULL);
+  const GstClockTime tolerance = frames_to_time(2, 48000);
+  GstClockTime end = get_u64(last, "running-time");
+  fail_unless(end + tolerance >= GST_SECOND && end <= GST_SECOND + tolerance,
+              "speech ended at %" GST_TIME_FORMAT, GST_TIME_ARGS(end));
+  GstClockTime at = get_u64(end_mark, "running-time");
+  fail_unless(at + tolerance >= GST_SECOND && at <= GST_SECOND + tolerance,
+              "mark at %" GST_TIME_FORMAT, GST_TIME_ARGS(at));
+  gst_message_unref(last);
+  gst_message_unref(end_mark);
+  src_free(s);
+}
+GST_END_TEST;
+
+static Suite *formats_suite(void) {
+  Suite *s = suite_create("formats");
+  TCase *tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_22khz_speech_plays_at_24khz);
+  tcase_add_test(tc, test_output_negotiated_to_48khz_stereo);
+  tcase_add_test(tc, test_f32_speech_is_converted);
+  tcase_add_test(tc, test_push_speech_sample_uses_its_caps);
+  tcase_add_test(tc, test_44khz_stereo_bed_under_16khz_speech);
+  tcase_add_test(tc, test_speech_caps_change_applies_to_later_pushes);
+  tcase_add_test(tc, test_renegotiation_keeps_queued_audio);
+  return s;
+}
+
+GST_CHECK_MAIN(formats);
