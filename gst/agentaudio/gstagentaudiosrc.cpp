@@ -1195,6 +1195,15 @@ static void gst_agent_audio_src_finalize(GObject *object) {
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
+/* An action signal with a class handler and no or one parameter. */
+static guint new_action(GstAgentAudioSrcClass *klass, const gchar *name,
+                        GCallback handler, GType return_type, GType param = G_TYPE_NONE) {
+  return g_signal_new_class_handler(name, G_TYPE_FROM_CLASS(klass),
+                                    (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+                                    handler, nullptr, nullptr, nullptr, return_type,
+                                    param == G_TYPE_NONE ? 0 : 1, param);
+}
+
 static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -1298,11 +1307,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    * %GST_FLOW_NOT_NEGOTIATED (with an error on the bus) for a format that
    * cannot be played.
    */
-  signals[SIGNAL_PUSH_SPEECH] = g_signal_new_class_handler(
-      "push-speech", G_TYPE_FROM_CLASS(klass),
-      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(gst_agent_audio_src_push_speech), nullptr, nullptr, nullptr,
-      GST_TYPE_FLOW_RETURN, 1, GST_TYPE_BUFFER | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_PUSH_SPEECH] =
+      new_action(klass, "push-speech", G_CALLBACK(gst_agent_audio_src_push_speech),
+                 GST_TYPE_FLOW_RETURN, GST_TYPE_BUFFER | G_SIGNAL_TYPE_STATIC_SCOPE);
 
   /**
    * GstAgentAudioSrc::interrupt:
@@ -1314,11 +1321,8 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    *
    * Returns: the nanoseconds of speech dropped.
    */
-  signals[SIGNAL_INTERRUPT] =
-      g_signal_new_class_handler("interrupt", G_TYPE_FROM_CLASS(klass),
-                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-                                 G_CALLBACK(gst_agent_audio_src_interrupt), nullptr,
-                                 nullptr, nullptr, G_TYPE_UINT64, 0);
+  signals[SIGNAL_INTERRUPT] = new_action(
+      klass, "interrupt", G_CALLBACK(gst_agent_audio_src_interrupt), G_TYPE_UINT64);
 
   /**
    * GstAgentAudioSrc::mark:
@@ -1328,11 +1332,8 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    * Places a mark after the speech queued so far. A `mark` message is posted
    * when the sample before it has been pushed out.
    */
-  signals[SIGNAL_MARK] =
-      g_signal_new_class_handler("mark", G_TYPE_FROM_CLASS(klass),
-                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-                                 G_CALLBACK(gst_agent_audio_src_mark), nullptr, nullptr,
-                                 nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_MARK] = new_action(klass, "mark", G_CALLBACK(gst_agent_audio_src_mark),
+                                    G_TYPE_NONE, G_TYPE_STRING);
 
   /**
    * GstAgentAudioSrc::end-of-stream:
@@ -1344,10 +1345,8 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    * Returns: %GST_FLOW_OK, or %GST_FLOW_EOS when already called.
    */
   signals[SIGNAL_END_OF_STREAM] =
-      g_signal_new_class_handler("end-of-stream", G_TYPE_FROM_CLASS(klass),
-                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-                                 G_CALLBACK(gst_agent_audio_src_end_of_stream), nullptr,
-                                 nullptr, nullptr, GST_TYPE_FLOW_RETURN, 0);
+      new_action(klass, "end-of-stream", G_CALLBACK(gst_agent_audio_src_end_of_stream),
+                 GST_TYPE_FLOW_RETURN);
 
   /**
    * GstAgentAudioSrc::push-speech-sample:
@@ -1359,11 +1358,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    *
    * Returns: as push-speech.
    */
-  signals[SIGNAL_PUSH_SPEECH_SAMPLE] = g_signal_new_class_handler(
-      "push-speech-sample", G_TYPE_FROM_CLASS(klass),
-      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(gst_agent_audio_src_push_speech_sample), nullptr, nullptr, nullptr,
-      GST_TYPE_FLOW_RETURN, 1, GST_TYPE_SAMPLE | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_PUSH_SPEECH_SAMPLE] = new_action(
+      klass, "push-speech-sample", G_CALLBACK(gst_agent_audio_src_push_speech_sample),
+      GST_TYPE_FLOW_RETURN, GST_TYPE_SAMPLE | G_SIGNAL_TYPE_STATIC_SCOPE);
 
   /**
    * GstAgentAudioSrc::push-background:
@@ -1376,11 +1373,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    * Returns: as push-speech; %GST_FLOW_FLUSHING when clear-background or a
    * stop overtook the push.
    */
-  signals[SIGNAL_PUSH_BACKGROUND] = g_signal_new_class_handler(
-      "push-background", G_TYPE_FROM_CLASS(klass),
-      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(gst_agent_audio_src_push_background), nullptr, nullptr, nullptr,
-      GST_TYPE_FLOW_RETURN, 1, GST_TYPE_BUFFER | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_PUSH_BACKGROUND] = new_action(
+      klass, "push-background", G_CALLBACK(gst_agent_audio_src_push_background),
+      GST_TYPE_FLOW_RETURN, GST_TYPE_BUFFER | G_SIGNAL_TYPE_STATIC_SCOPE);
 
   /**
    * GstAgentAudioSrc::clear-background:
@@ -1392,10 +1387,8 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    * Returns: the nanoseconds of background dropped.
    */
   signals[SIGNAL_CLEAR_BACKGROUND] =
-      g_signal_new_class_handler("clear-background", G_TYPE_FROM_CLASS(klass),
-                                 (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-                                 G_CALLBACK(gst_agent_audio_src_clear_background),
-                                 nullptr, nullptr, nullptr, G_TYPE_UINT64, 0);
+      new_action(klass, "clear-background",
+                 G_CALLBACK(gst_agent_audio_src_clear_background), G_TYPE_UINT64);
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_add_static_pad_template(element_class, &mixed_template);
