@@ -191,6 +191,32 @@ GST_START_TEST(test_eos_reaches_every_pad) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_eos_from_num_buffers_or_an_event_reaches_request_pads) {
+  /* num-buffers */
+  Src s = src_new();
+  g_object_set(s.element, "num-buffers", 2, NULL);
+  GstHarness *voice = attach(s, "speech_%u");
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  gst_buffer_unref(next_buffer(s));
+  fail_unless(has_eos(s.h));
+  fail_unless(has_eos(voice));
+  gst_harness_teardown(voice);
+  src_free(s);
+
+  /* an EOS event sent to the element, as gst-launch -e does */
+  s = src_new();
+  GstHarness *copy = attach(s, "src_%u");
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  fail_unless(gst_element_send_event(s.element, gst_event_new_eos()));
+  fail_unless(has_eos(s.h));
+  fail_unless(has_eos(copy));
+  gst_harness_teardown(copy);
+  src_free(s);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_renegotiation_reaches_request_pads) {
   Src s = src_new();
   GstHarness *copy = attach(s, "src_%u");
@@ -303,6 +329,7 @@ static Suite *requestpads_suite(void) {
   tcase_add_test(tc, test_speech_pad_carries_speech_alone);
   tcase_add_test(tc, test_pad_requested_while_playing_from_another_thread);
   tcase_add_test(tc, test_eos_reaches_every_pad);
+  tcase_add_test(tc, test_eos_from_num_buffers_or_an_event_reaches_request_pads);
   tcase_add_test(tc, test_renegotiation_reaches_request_pads);
   tcase_add_test(tc, test_unlinked_or_flushing_pads_never_stop_src);
   tcase_add_test(tc, test_release_while_playing_never_deadlocks);

@@ -804,8 +804,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   if (at_eos) {
     GST_DEBUG_OBJECT(self, "all speech played, end of stream");
     gst_buffer_unref(speech);
-    priv->pads.push_eos(GST_BASE_SRC_PAD(bsrc));
-    return GST_FLOW_EOS;
+    return GST_FLOW_EOS; /* src's EOS reaches the request pads: see src_eos_probe() */
   }
 
   const GstClockTime duration = timeline.running_time(end) - pts;
@@ -948,9 +947,11 @@ static gboolean gst_agent_audio_src_query(GstBaseSrc *bsrc, GstQuery *query) {
       ptime = self->priv->settings.ptime;
     }
     /* A buffer is stamped with the time of its first sample and pushed at
-     * that time, so its last sample is one ptime late. */
+     * that time, so its last sample is one ptime late. Like audiotestsrc,
+     * no upper bound: a finite one makes synced sinks without a queue
+     * before them warn that the pipeline needs queues. */
     GstClockTime latency = ptime * GST_MSECOND;
-    gst_query_set_latency(query, TRUE, latency, latency);
+    gst_query_set_latency(query, TRUE, latency, GST_CLOCK_TIME_NONE);
     GST_DEBUG_OBJECT(self, "latency %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
     return TRUE;
   }
@@ -1174,11 +1175,23 @@ static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
   }
 }
 
+/* However src ends (end-of-stream, num-buffers, an EOS event sent to the
+ * element), the request pads end with it. GstBaseSrc pushes EOS from the
+ * streaming thread, where the request pads are pushed. */
+static GstPadProbeReturn src_eos_probe(GstPad *pad, GstPadProbeInfo *info,
+                                       gpointer self) {
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
+    GST_AGENT_AUDIO_SRC(self)->priv->pads.push_eos(pad);
+  return GST_PAD_PROBE_OK;
+}
+
 static void gst_agent_audio_src_init(GstAgentAudioSrc *self) {
   self->priv = new GstAgentAudioSrcPrivate();
   for (GstCaps *&caps : self->priv->settings.caps)
     caps = gst_caps_from_string(DEFAULT_SPEECH_CAPS);
 
+  gst_pad_add_probe(GST_BASE_SRC_PAD(self), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                    src_eos_probe, self, nullptr);
   gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
 }
