@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install the Debian packages needed to build, test and demo agentaudiosrc.
+# Idempotent: when every package is already installed, apt is not touched at all.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  g++
+  meson
+  ninja-build
+  pkg-config
+  libgstreamer1.0-dev
+  libgstreamer-plugins-base1.0-dev
+  libgstreamer-plugins-bad1.0-dev   # gstreamer-webrtc-1.0, for the WebRTC integration test
+  # run time: gst-launch/gst-inspect and the element tests and the examples use
+  gstreamer1.0-tools
+  gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad
+  gstreamer1.0-nice
+  # examples (run with /usr/bin/python3, which has PyGObject)
+  python3-gi
+  python3-gst-1.0
+  gir1.2-gstreamer-1.0
+  espeak-ng
+  # memory checks
+  valgrind
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "install-deps: not root and sudo is not available; install these packages by hand: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
