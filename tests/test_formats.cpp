@@ -128,6 +128,20 @@ GST_START_TEST(test_output_negotiated_to_48khz_stereo) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_upsampling_keeps_the_whole_tail) {
+  /* 4x up: the resampler holds back several output frames per input frame;
+   * all of them come out when speech runs dry. */
+  Src s = src_new();
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=96000, channels=1");
+  fail_unless_equals_int(
+      push_samples(s.element, sine<gint16>(RATE, 1, RATE, 440.0, 9000)), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  play_utterance(s, 96000, 1, GST_SECOND);
+  src_free(s);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_f32_speech_is_converted) {
   Src s = src_new();
   set_caps_property(
@@ -289,6 +303,7 @@ static Suite *formats_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_22khz_speech_plays_at_24khz);
   tcase_add_test(tc, test_output_negotiated_to_48khz_stereo);
+  tcase_add_test(tc, test_upsampling_keeps_the_whole_tail);
   tcase_add_test(tc, test_f32_speech_is_converted);
   tcase_add_test(tc, test_push_speech_sample_uses_its_caps);
   tcase_add_test(tc, test_44khz_stereo_bed_under_16khz_speech);

@@ -4,6 +4,7 @@
  */
 #include "inputconverter.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace agentaudio {
@@ -76,22 +77,38 @@ bool InputConverter::convert(const uint8_t *data, std::size_t frames,
     out.resize(at);
     return false;
   }
+  frames_in_ += frames;
+  frames_out_ += out_frames;
   holds_back_ = gst_audio_converter_get_max_latency(conv_) > 0;
   return true;
 }
 
 void InputConverter::drain(std::vector<int16_t> &out) {
   if (conv_ != nullptr && holds_back_) {
-    std::size_t history = gst_audio_converter_get_max_latency(conv_);
-    std::size_t out_frames = gst_audio_converter_get_out_frames(conv_, history);
+    const uint64_t target = gst_util_uint64_scale_int_round(
+        frames_in_, GST_AUDIO_INFO_RATE(&out_), GST_AUDIO_INFO_RATE(&in_));
     const std::size_t channels = GST_AUDIO_INFO_CHANNELS(&out_);
-    std::size_t at = out.size();
-    out.resize(at + out_frames * channels);
-    gpointer out_planes[1] = {out.data() + at};
-    /* No input: the resampler is fed silence to push its history out. */
-    if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, nullptr,
-                                     history, out_planes, out_frames))
-      out.resize(at);
+    const std::size_t history =
+        std::max<std::size_t>(1, gst_audio_converter_get_max_latency(conv_));
+    const std::size_t start = out.size();
+    /* Feed silence (no input) until the resampler has let out every frame
+     * the input accounts for; a few rounds at most. */
+    for (int round = 0; round < 8 && frames_out_ < target; round++) {
+      std::size_t out_frames = gst_audio_converter_get_out_frames(conv_, history);
+      std::size_t at = out.size();
+      out.resize(at + out_frames * channels);
+      gpointer out_planes[1] = {out.data() + at};
+      if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, nullptr,
+                                       history, out_planes, out_frames)) {
+        out.resize(at);
+        break;
+      }
+      frames_out_ += out_frames;
+    }
+    /* What came out past the input's end is the filter ringing into the
+     * silence fed: not part of the stream. */
+    const uint64_t excess = frames_out_ > target ? frames_out_ - target : 0;
+    out.resize(std::max(start, out.size() - static_cast<std::size_t>(excess) * channels));
   }
   reset();
 }
@@ -100,6 +117,7 @@ void InputConverter::reset() {
   if (conv_ != nullptr)
     gst_audio_converter_reset(conv_);
   holds_back_ = false;
+  frames_in_ = frames_out_ = 0;
 }
 
 }  // namespace agentaudio

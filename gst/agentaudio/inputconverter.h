@@ -44,8 +44,9 @@ class InputConverter {
    * `out`. */
   bool convert(const uint8_t *data, std::size_t frames, std::vector<int16_t> &out);
 
-  /* Appends what the resampler still holds back, and starts a fresh
-   * stream. */
+  /* Appends what the resampler still holds back, so that the stream's
+   * output is exactly as long as its input (to the nearest output frame),
+   * and starts a fresh stream. */
   void drain(std::vector<int16_t> &out);
   /* Starts a fresh stream, dropping what the resampler holds back. */
   void reset();
@@ -58,6 +59,10 @@ class InputConverter {
   void release();
 
   GstAudioConverter *conv_ = nullptr; /* NULL when passing S16 through */
+  /* Frames in and out since the last drain or reset: the drain makes the
+   * output exactly the input's duration. */
+  uint64_t frames_in_ = 0;
+  uint64_t frames_out_ = 0;
   GstAudioInfo in_{};
   GstAudioInfo out_{};
   bool configured_ = false;
