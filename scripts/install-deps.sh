@@ -12,6 +12,7 @@ PACKAGES=(
   libgstreamer1.0-dev
   libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev   # gstreamer-webrtc-1.0, for the WebRTC integration test
+  libssl-dev                        # libcrypto: the WebRTC test turns off its at-exit cleanup
   # run time: gst-launch/gst-inspect and the element tests and the examples use
   gstreamer1.0-tools
   gstreamer1.0-plugins-base
