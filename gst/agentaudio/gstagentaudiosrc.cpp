@@ -84,6 +84,10 @@ GST_DEBUG_CATEGORY(agent_audio_src_debug);
 #define MIN_RATE 8000
 #define MAX_RATE 192000
 #define MAX_CHANNELS 8
+/* Input rates outside this are garbage, not audio: 1 Hz speech would turn a
+ * few KB into gigabytes of output. */
+#define MIN_INPUT_RATE 1000
+#define MAX_INPUT_RATE 768000
 #define DEFAULT_CHANNELS 1
 #define DEFAULT_INTERRUPT_FADE (10 * GST_MSECOND)
 #define MAX_INTERRUPT_FADE GST_SECOND
@@ -235,6 +239,10 @@ struct GstAgentAudioSrcPrivate {
    * FLUSHING. */
   std::atomic<guint64> generation[N_LAYERS] = {};
 
+  /* The thread running create(), so that a push from it (a pad probe, a
+   * bus sync handler) does not wait for room only it can free. */
+  std::atomic<GThread *> streaming_thread{nullptr};
+
   /* Streaming thread only, reset by start(). */
   guint ptime = DEFAULT_PTIME;
   guint64 buffer_index = 0; /* buffers since timeline.origin_frame */
@@ -271,7 +279,9 @@ static gboolean parse_raw_audio(GstCaps *caps, GstAudioInfo *info) {
          gst_structure_has_name(gst_caps_get_structure(caps, 0), "audio/x-raw") &&
          gst_audio_info_from_caps(info, caps) && GST_AUDIO_INFO_BPF(info) > 0 &&
          !(GST_AUDIO_FORMAT_INFO_FLAGS(info->finfo) & GST_AUDIO_FORMAT_FLAG_COMPLEX) &&
-         GST_AUDIO_INFO_LAYOUT(info) == GST_AUDIO_LAYOUT_INTERLEAVED;
+         GST_AUDIO_INFO_LAYOUT(info) == GST_AUDIO_LAYOUT_INTERLEAVED &&
+         GST_AUDIO_INFO_RATE(info) >= MIN_INPUT_RATE &&
+         GST_AUDIO_INFO_RATE(info) <= MAX_INPUT_RATE;
 }
 
 /* The output format when downstream leaves it free: speech-caps' rate and
@@ -335,8 +345,9 @@ static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, Layer layer, GstCaps
       ("Cannot play %s audio in this format", layer == SPEECH ? "speech" : "background"),
       ("%s: cannot convert %" GST_PTR_FORMAT " to the output format "
        "(S16LE, interleaved, rate %d, %d channels): it must be fixed, "
-       "interleaved raw audio",
-       push_signal_name[layer], caps, output.rate, output.channels));
+       "interleaved raw audio at %d to %d Hz that GstAudioConverter can convert",
+       push_signal_name[layer], caps, output.rate, output.channels, MIN_INPUT_RATE,
+       MAX_INPUT_RATE));
   return GST_FLOW_NOT_NEGOTIATED;
 }
 
@@ -424,10 +435,18 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
     output = priv->format;
     if (!playable)
       goto refused;
-    priv->room_cond.wait(lock, [&] {
-      return !layer_full(priv, layer) || (layer == SPEECH && priv->eos_pending) ||
-             current.load() != generation;
-    });
+    if (g_thread_self() == priv->streaming_thread.load()) {
+      /* From a pad probe or a bus sync handler: this thread is the one that
+       * frees room, so waiting would never end. Queue past the limit. */
+      if (layer_full(priv, layer))
+        GST_DEBUG_OBJECT(self, "%s from the streaming thread: not waiting for room",
+                         push_signal_name[layer]);
+    } else {
+      priv->room_cond.wait(lock, [&] {
+        return !layer_full(priv, layer) || (layer == SPEECH && priv->eos_pending) ||
+               current.load() != generation;
+      });
+    }
     if (layer == SPEECH && priv->eos_pending)
       return GST_FLOW_EOS;
     if (current.load() != generation)
@@ -720,6 +739,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
 
   (void)offset;
   (void)length;
+  priv->streaming_thread = g_thread_self();
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
