@@ -478,7 +478,11 @@ GST_START_TEST(test_speech_after_interrupt_is_a_new_utterance) {
   /* Barge-in, and the agent's next answer arrives before the next buffer. */
   interrupt(s.element);
   std::vector<gint16> answer = speech_samples(300, 4);
-  fail_unless_equals_int(push_samples(s.element, answer), GST_FLOW_OK);
+  std::vector<gint16> first_part(answer.begin(), answer.begin() + 100);
+  std::vector<gint16> second_part(answer.begin() + 100, answer.end());
+  fail_unless_equals_int(push_samples(s.element, first_part), GST_FLOW_OK);
+  mark(s.element, "in-answer");
+  fail_unless_equals_int(push_samples(s.element, second_part), GST_FLOW_OK);
 
   GstBuffer *buf = next_buffer(s);
   std::vector<gint16> v = buffer_samples(buf);
@@ -493,6 +497,11 @@ GST_START_TEST(test_speech_after_interrupt_is_a_new_utterance) {
   gst_message_unref(msg);
   msg = expect_message(s, "first-audio");
   fail_unless_equals_uint64(get_u64(msg, "running-time"), frames_to_time(480 + 240));
+  gst_message_unref(msg);
+  /* In time order: the answer's mark comes after its first-audio. */
+  msg = expect_message(s, "mark");
+  fail_unless_equals_uint64(get_u64(msg, "running-time"),
+                            frames_to_time(480 + 240 + 100));
   gst_message_unref(msg);
   expect_no_message(s);
 

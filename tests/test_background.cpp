@@ -168,6 +168,29 @@ GST_START_TEST(test_looped_bed_is_periodic_to_the_sample) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_loop_turned_on_mid_bed_loops_what_is_left) {
+  Src s = src_new();
+  std::vector<gint16> bed = speech_samples(720, 8);
+  fail_unless_equals_int(push_background(s.element, bed), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s)); /* frames 0..479 played once */
+  g_object_set(s.element, "background-loop", TRUE, NULL);
+
+  /* The loop is frames 480..719, from the play position on. */
+  gsize k = 0;
+  for (int n = 0; n < 3; n++) {
+    GstBuffer *buf = next_buffer(s);
+    std::vector<gint16> v = buffer_samples(buf);
+    for (gint16 x : v) {
+      fail_unless_equals_int(x, bed[480 + k % 240]);
+      k++;
+    }
+    gst_buffer_unref(buf);
+  }
+  src_free(s);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_clear_background_fades_and_drops) {
   Src s = src_new();
   g_object_set(s.element, "background-loop", TRUE, NULL);
@@ -318,6 +341,7 @@ static Suite *background_suite(void) {
   tcase_add_test(tc, test_volume_change_ramps_over_one_buffer);
   tcase_add_test(tc, test_ducking_follows_speech);
   tcase_add_test(tc, test_looped_bed_is_periodic_to_the_sample);
+  tcase_add_test(tc, test_loop_turned_on_mid_bed_loops_what_is_left);
   tcase_add_test(tc, test_clear_background_fades_and_drops);
   tcase_add_test(tc, test_interrupt_leaves_background_playing);
   tcase_add_test(tc, test_background_joins_partial_frames);

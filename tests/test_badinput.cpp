@@ -122,6 +122,24 @@ GST_START_TEST(test_extreme_ptimes_work) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_background_pushes_after_eos_are_eos) {
+  Src s = src_new();
+  g_object_set(s.element, "max-background-time", (guint64)(20 * GST_MSECOND), NULL);
+  fail_unless_equals_int(
+      push_background(s.element, constant_samples(FRAMES_PER_BUFFER, 1)), GST_FLOW_OK);
+  BlockedPush p;
+  blocked_push_start(p, s.element, 10, "push-background");
+  fail_if(blocked_push_wait(p, 100));
+  /* end-of-stream wakes the blocked push, and later pushes are EOS too. */
+  fail_unless_equals_int(end_of_stream(s.element), GST_FLOW_OK);
+  blocked_push_join(p);
+  fail_unless_equals_int(p.ret, GST_FLOW_EOS);
+  fail_unless_equals_int(push_background(s.element, constant_samples(10, 1)),
+                         GST_FLOW_EOS);
+  src_free(s);
+}
+GST_END_TEST;
+
 /* ---- re-entrancy ----------------------------------------------------------- */
 
 struct Reentry {
@@ -308,6 +326,7 @@ static Suite *badinput_suite(void) {
   tcase_add_test(tc, test_absurd_input_rates_and_channels_are_refused);
   tcase_add_test(tc, test_out_of_range_speech_rate_plays_at_nearest_output_rate);
   tcase_add_test(tc, test_extreme_ptimes_work);
+  tcase_add_test(tc, test_background_pushes_after_eos_are_eos);
   tcase_add_test(tc, test_signals_from_a_bus_sync_handler);
   tcase_add_test(tc, test_push_from_a_pad_probe_never_waits_for_itself);
   tcase_add_test(tc, test_huge_push);

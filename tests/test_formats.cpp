@@ -288,11 +288,79 @@ GST_START_TEST(test_renegotiation_keeps_queued_audio) {
   GstClockTime end = get_u64(last, "running-time");
   fail_unless(end + tolerance >= GST_SECOND && end <= GST_SECOND + tolerance,
               "speech ended at %" GST_TIME_FORMAT, GST_TIME_ARGS(end));
+  /* The utterance straddled the rate change: its duration is still 1 s. */
+  GstClockTime duration = get_u64(last, "duration");
+  fail_unless(duration + tolerance >= GST_SECOND && duration <= GST_SECOND + tolerance,
+              "speech lasted %" GST_TIME_FORMAT, GST_TIME_ARGS(duration));
   GstClockTime at = get_u64(end_mark, "running-time");
   fail_unless(at + tolerance >= GST_SECOND && at <= GST_SECOND + tolerance,
               "mark at %" GST_TIME_FORMAT, GST_TIME_ARGS(at));
   gst_message_unref(last);
   gst_message_unref(end_mark);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_short_first_push_that_converts_to_nothing_yet) {
+  /* A resampler's first few input frames produce no output yet. */
+  Src s = src_new();
+  set_caps_property(
+      s.element, "speech-caps",
+      "audio/x-raw, format=F32LE, layout=interleaved, rate=48000, channels=1");
+  std::vector<float> in = sine<float>(48000, 1, 4800, 300.0, 0.5);
+  fail_unless_equals_int(push_bytes(s.element, in.data(), 2 * sizeof(float)),
+                         GST_FLOW_OK);
+  fail_unless_equals_int(
+      push_bytes(s.element, in.data() + 2, (in.size() - 2) * sizeof(float)), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  play_utterance(s, RATE, 1, GST_SECOND / 10);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_partial_frame_survives_output_negotiation) {
+  /* Half a sample pushed before the output is negotiated to another rate
+   * is completed by the next push, not dropped (which would swap the bytes
+   * of every sample after it). */
+  Src s = src_new();
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=48000, channels=1");
+  std::vector<gint16> in = constant_samples(4800, 1000);
+  const guint8 *bytes = reinterpret_cast<const guint8 *>(in.data());
+  fail_unless_equals_int(push_bytes(s.element, bytes, 1001), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  fail_unless(gst_harness_wait_for_clock_id_waits(s.h, 1, 60));
+  fail_unless_equals_int(push_bytes(s.element, bytes + 1001, in.size() * 2 - 1001),
+                         GST_FLOW_OK);
+  std::vector<gint16> out = play_utterance(s, 48000, 1, GST_SECOND / 5);
+  for (gsize i = 2000; i < 6000; i++)
+    fail_unless(std::abs(out[i] - 1000) <= 2, "sample %" G_GSIZE_FORMAT " is %d", i,
+                out[i]);
+  src_free(s);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_push_speech_sample_errors_name_it) {
+  Src s = src_new();
+  GstCaps *caps = gst_caps_from_string("audio/x-opus, rate=48000, channels=1");
+  GstBuffer *buffer = gst_buffer_new_allocate(NULL, 10, NULL);
+  GstSample *sample = gst_sample_new(buffer, caps, NULL, NULL);
+  GstFlowReturn ret = GST_FLOW_OK;
+  g_signal_emit_by_name(s.element, "push-speech-sample", sample, &ret);
+  fail_unless_equals_int(ret, GST_FLOW_NOT_NEGOTIATED);
+  GstMessage *msg = gst_bus_pop_filtered(s.bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL);
+  GError *err = NULL;
+  gchar *debug = NULL;
+  gst_message_parse_error(msg, &err, &debug);
+  fail_unless(g_str_has_prefix(strstr(debug, "push-"), "push-speech-sample:"), "%s",
+              debug);
+  g_error_free(err);
+  g_free(debug);
+  gst_message_unref(msg);
+  gst_sample_unref(sample);
+  gst_buffer_unref(buffer);
+  gst_caps_unref(caps);
   src_free(s);
 }
 GST_END_TEST;
@@ -309,6 +377,9 @@ static Suite *formats_suite(void) {
   tcase_add_test(tc, test_44khz_stereo_bed_under_16khz_speech);
   tcase_add_test(tc, test_speech_caps_change_applies_to_later_pushes);
   tcase_add_test(tc, test_renegotiation_keeps_queued_audio);
+  tcase_add_test(tc, test_short_first_push_that_converts_to_nothing_yet);
+  tcase_add_test(tc, test_partial_frame_survives_output_negotiation);
+  tcase_add_test(tc, test_push_speech_sample_errors_name_it);
   return s;
 }
 

@@ -12,6 +12,14 @@
 namespace agentaudio {
 
 void BackgroundLayer::set_loop(bool loop) {
+  if (loop && !loop_ && !chunks_.empty() && chunk_ == 0 && offset_ > 0) {
+    /* Played once, the front chunk's head is gone for good: the loop starts
+     * at the current play position, not at what already played. */
+    std::vector<int16_t> &front = chunks_.front();
+    front.erase(front.begin(), front.begin() + offset_);
+    stored_ -= offset_ / channels_;
+    offset_ = 0;
+  }
   loop_ = loop;
   if (!loop_)
     drop_played_chunks();

@@ -196,12 +196,33 @@ struct Timeline {
   GstClockTime origin = GST_CLOCK_TIME_NONE; /* running time of origin_frame */
   guint64 origin_frame = 0;
   gint rate = DEFAULT_RATE;
+  /* The segment before the last rate change, for positions from before it
+   * (the end of an utterance that straddles the change). */
+  GstClockTime prev_origin = GST_CLOCK_TIME_NONE;
+  guint64 prev_origin_frame = 0;
+  gint prev_rate = DEFAULT_RATE;
 
   bool started() const { return GST_CLOCK_TIME_IS_VALID(origin); }
   GstClockTime running_time(guint64 frame) const {
     if (!started())
       return GST_CLOCK_TIME_NONE;
+    if (frame < origin_frame && GST_CLOCK_TIME_IS_VALID(prev_origin) &&
+        frame >= prev_origin_frame)
+      return prev_origin +
+             gst_util_uint64_scale_int(frame - prev_origin_frame, GST_SECOND, prev_rate);
+    if (frame < origin_frame)
+      return origin - gst_util_uint64_scale_int(origin_frame - frame, GST_SECOND, rate);
     return origin + gst_util_uint64_scale_int(frame - origin_frame, GST_SECOND, rate);
+  }
+  /* From output frame `frame` on, frames are at `new_rate`. */
+  void change_rate(guint64 frame, gint new_rate) {
+    GstClockTime at = running_time(frame);
+    prev_origin = origin;
+    prev_origin_frame = origin_frame;
+    prev_rate = rate;
+    origin = at;
+    origin_frame = frame;
+    rate = new_rate;
   }
 };
 
@@ -323,22 +344,30 @@ static void post_last_audio(GstAgentAudioSrc *self, const Timeline &timeline,
   g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
 }
 
+using MarkIterator = std::vector<agentaudio::MarkEvent>::const_iterator;
+
 static void post_marks(GstAgentAudioSrc *self, const Timeline &timeline,
-                       const std::vector<agentaudio::MarkEvent> &marks) {
-  for (const agentaudio::MarkEvent &mark : marks) {
+                       MarkIterator begin, MarkIterator end) {
+  for (MarkIterator mark = begin; mark != end; ++mark) {
     GstStructure *s = gst_structure_new(
-        "mark", "name", G_TYPE_STRING, mark.name.c_str(), "running-time", G_TYPE_UINT64,
-        timeline.running_time(mark.position), "interrupted", G_TYPE_BOOLEAN,
-        mark.interrupted ? TRUE : FALSE, NULL);
+        "mark", "name", G_TYPE_STRING, mark->name.c_str(), "running-time", G_TYPE_UINT64,
+        timeline.running_time(mark->position), "interrupted", G_TYPE_BOOLEAN,
+        mark->interrupted ? TRUE : FALSE, NULL);
 
     gst_element_post_message(GST_ELEMENT_CAST(self),
                              gst_message_new_element(GST_OBJECT_CAST(self), s));
   }
 }
 
+static void post_marks(GstAgentAudioSrc *self, const Timeline &timeline,
+                       const std::vector<agentaudio::MarkEvent> &marks) {
+  post_marks(self, timeline, marks.begin(), marks.end());
+}
+
 /* Action signals */
 
-static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, Layer layer, GstCaps *caps,
+static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, Layer layer,
+                                    const gchar *signal, GstCaps *caps,
                                     const Format &output) {
   GST_ELEMENT_ERROR(
       self, STREAM, FORMAT,
@@ -346,8 +375,7 @@ static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, Layer layer, GstCaps
       ("%s: cannot convert %" GST_PTR_FORMAT " to the output format "
        "(S16LE, interleaved, rate %d, %d channels): it must be fixed, "
        "interleaved raw audio at %d to %d Hz that GstAudioConverter can convert",
-       push_signal_name[layer], caps, output.rate, output.channels, MIN_INPUT_RATE,
-       MAX_INPUT_RATE));
+       signal, caps, output.rate, output.channels, MIN_INPUT_RATE, MAX_INPUT_RATE));
   return GST_FLOW_NOT_NEGOTIATED;
 }
 
@@ -416,8 +444,8 @@ static void set_queue_format(GstAgentAudioSrcPrivate *priv, const Format &format
   priv->background.set_channels(format.channels);
 }
 
-static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *caps,
-                                 GstBuffer *buffer) {
+static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, const gchar *signal,
+                                 GstCaps *caps, GstBuffer *buffer) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   std::atomic<guint64> &current = priv->generation[layer];
   const guint64 generation = current.load();
@@ -430,7 +458,7 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
     /* Wait for room first: nothing is converted for a push that gets
      * flushed. */
     std::unique_lock<std::mutex> lock(priv->queue_lock);
-    if (layer == SPEECH && priv->eos_pending)
+    if (priv->eos_pending)
       return GST_FLOW_EOS;
     output = priv->format;
     if (!playable)
@@ -440,14 +468,14 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
        * frees room, so waiting would never end. Queue past the limit. */
       if (layer_full(priv, layer))
         GST_DEBUG_OBJECT(self, "%s from the streaming thread: not waiting for room",
-                         push_signal_name[layer]);
+                         signal);
     } else {
       priv->room_cond.wait(lock, [&] {
-        return !layer_full(priv, layer) || (layer == SPEECH && priv->eos_pending) ||
+        return !layer_full(priv, layer) || priv->eos_pending ||
                current.load() != generation;
       });
     }
-    if (layer == SPEECH && priv->eos_pending)
+    if (priv->eos_pending)
       return GST_FLOW_EOS;
     if (current.load() != generation)
       return GST_FLOW_FLUSHING;
@@ -475,9 +503,13 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
     }
     const GstAudioInfo out_info = output.info();
     if (!input.converter.configured_for(in, out_info)) {
-      /* A new input format: what the old one held back plays first. */
+      /* A new format: what the old conversion held back plays first. A
+       * partial frame stays unless the input format is what changed. */
+      const bool new_input = !input.converter.configured() ||
+                             !gst_audio_info_is_equal(&in, &input.converter.in_info());
       input.converter.drain(samples);
-      input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
+      if (new_input)
+        input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
       if (!input.converter.configure(in, out_info)) {
         std::lock_guard<std::mutex> lock(priv->queue_lock);
         queue_samples(priv, layer, std::move(samples));
@@ -487,15 +519,15 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
     }
 
     if (!convert_frames(input, buffer, samples)) {
-      GST_ELEMENT_WARNING(self, RESOURCE, READ, ("Cannot read pushed audio"),
-                          ("%s: could not map or convert %" GST_PTR_FORMAT,
-                           push_signal_name[layer], buffer));
+      GST_ELEMENT_WARNING(
+          self, RESOURCE, READ, ("Cannot read pushed audio"),
+          ("%s: could not map or convert %" GST_PTR_FORMAT, signal, buffer));
       return GST_FLOW_ERROR;
     }
     priv->holds_back[layer] = input.converter.holds_back();
 
     std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (layer == SPEECH && priv->eos_pending)
+    if (priv->eos_pending)
       return GST_FLOW_EOS;
     if (current.load() != generation)
       return GST_FLOW_FLUSHING;
@@ -504,17 +536,20 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, GstCaps *c
   return GST_FLOW_OK;
 
 refused:
-  return not_negotiated(self, layer, caps, output);
+  return not_negotiated(self, layer, signal, caps, output);
 }
 
 /* caps NULL: the layer's *-caps property. */
 static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer,
-                                GstCaps *caps = nullptr) {
+                                GstCaps *caps = nullptr, const gchar *signal = nullptr) {
   GstFlowReturn ret;
+
+  if (signal == nullptr)
+    signal = push_signal_name[layer];
 
   if (buffer == nullptr) {
     GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid audio pushed"),
-                        ("%s: NULL buffer", push_signal_name[layer]));
+                        ("%s: NULL buffer", signal));
     return GST_FLOW_ERROR;
   }
 
@@ -527,11 +562,11 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
 
   /* No exception may cross into C (a huge push can throw bad_alloc). */
   try {
-    ret = push_frames(self, layer, caps, buffer);
+    ret = push_frames(self, layer, signal, caps, buffer);
   } catch (const std::bad_alloc &) {
     GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
-                      ("%s: could not queue %" G_GSIZE_FORMAT " bytes",
-                       push_signal_name[layer], gst_buffer_get_size(buffer)));
+                      ("%s: could not queue %" G_GSIZE_FORMAT " bytes", signal,
+                       gst_buffer_get_size(buffer)));
     ret = GST_FLOW_ERROR;
   }
   gst_caps_unref(caps);
@@ -553,7 +588,8 @@ static GstFlowReturn gst_agent_audio_src_push_speech_sample(GstAgentAudioSrc *se
     return GST_FLOW_ERROR;
   }
   /* A sample without caps is taken to be in speech-caps. */
-  return push_layer(self, SPEECH, buffer, gst_sample_get_caps(sample));
+  return push_layer(self, SPEECH, buffer, gst_sample_get_caps(sample),
+                    "push-speech-sample");
 }
 
 static GstFlowReturn gst_agent_audio_src_push_background(GstAgentAudioSrc *self,
@@ -815,11 +851,19 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   mix_background(priv, mixed, bed_frames, frames, format.channels,
                  static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0)));
 
+  /* In time order: the end of an utterance, the marks before the next one
+   * starts, its first-audio, the marks within it. */
   if (result.ended)
     post_last_audio(self, timeline, format, result.end);
-  post_marks(self, timeline, result.marks);
+  auto starts_after = [&](const agentaudio::MarkEvent &m) {
+    return !result.started || m.position <= result.start;
+  };
+  auto later =
+      std::stable_partition(result.marks.begin(), result.marks.end(), starts_after);
+  post_marks(self, timeline, result.marks.begin(), later);
   if (result.started)
     post_first_audio(self, timeline.running_time(result.start));
+  post_marks(self, timeline, later, result.marks.end());
 
   if (at_eos) {
     GST_DEBUG_OBJECT(self, "all speech played, end of stream");
@@ -943,9 +987,8 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
         priv->timeline.origin_frame +
         gst_util_uint64_scale(priv->buffer_index,
                               (guint64)priv->timeline.rate * priv->ptime, 1000);
-    priv->timeline.origin = priv->timeline.running_time(next);
-    priv->timeline.origin_frame = next;
-    priv->timeline.rate = format.rate;
+    priv->speech.rescale_counts(format.rate, priv->timeline.rate);
+    priv->timeline.change_rate(next, format.rate);
     priv->buffer_index = 0;
   }
   set_queue_format(priv, format);

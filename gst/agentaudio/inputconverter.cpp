@@ -71,7 +71,10 @@ bool InputConverter::convert(const uint8_t *data, std::size_t frames,
   std::size_t at = out.size();
   out.resize(at + out_frames * channels);
   gpointer in_planes[1] = {const_cast<uint8_t *>(data)};
-  gpointer out_planes[1] = {out.data() + at};
+  /* A short first push can make no output yet (the resampler fills its
+   * history); the converter still wants somewhere to write. */
+  int16_t nowhere[64]; /* GstAudioInfo allows 64 channels */
+  gpointer out_planes[1] = {out_frames > 0 ? out.data() + at : nowhere};
   if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, in_planes,
                                    frames, out_planes, out_frames)) {
     out.resize(at);
@@ -97,7 +100,8 @@ void InputConverter::drain(std::vector<int16_t> &out) {
       std::size_t out_frames = gst_audio_converter_get_out_frames(conv_, history);
       std::size_t at = out.size();
       out.resize(at + out_frames * channels);
-      gpointer out_planes[1] = {out.data() + at};
+      int16_t nowhere[64]; /* GstAudioInfo allows 64 channels */
+      gpointer out_planes[1] = {out_frames > 0 ? out.data() + at : nowhere};
       if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, nullptr,
                                        history, out_planes, out_frames)) {
         out.resize(at);

@@ -60,6 +60,7 @@ GstPad *RequestPads::add(GstElement *element, GstPadTemplate *templ, const gchar
   gst_pad_set_query_function(pad, request_pad_query);
   gst_pad_use_fixed_caps(pad);
 
+  std::lock_guard<std::recursive_mutex> counting(count_lock_);
   GST_OBJECT_LOCK(element);
   bool running = GST_STATE(element) >= GST_STATE_PAUSED ||
                  GST_STATE_TARGET(element) >= GST_STATE_PAUSED;
@@ -99,6 +100,7 @@ GstPad *RequestPads::add(GstElement *element, GstPadTemplate *templ, const gchar
 }
 
 void RequestPads::remove(GstElement *element, GstPad *pad) {
+  std::lock_guard<std::recursive_mutex> counting(count_lock_);
   {
     std::lock_guard<std::mutex> lock(lock_);
     auto it = std::find_if(entries_.begin(), entries_.end(),
@@ -124,6 +126,7 @@ void RequestPads::remove(GstElement *element, GstPad *pad) {
 }
 
 void RequestPads::hide_from_basesrc(GstElement *element) {
+  std::lock_guard<std::recursive_mutex> counting(count_lock_);
   GST_OBJECT_LOCK(element);
   if (!hiding_ && element->numsrcpads > 1) {
     hidden_ = element->numsrcpads - 1;
@@ -131,9 +134,11 @@ void RequestPads::hide_from_basesrc(GstElement *element) {
   }
   hiding_ = true;
   GST_OBJECT_UNLOCK(element);
+  GST_DEBUG_OBJECT(element, "request pads hidden from basesrc (%u)", hidden_);
 }
 
 void RequestPads::show_to_basesrc(GstElement *element) {
+  std::lock_guard<std::recursive_mutex> counting(count_lock_);
   GST_OBJECT_LOCK(element);
   if (hiding_) {
     element->numsrcpads += hidden_;
@@ -141,6 +146,7 @@ void RequestPads::show_to_basesrc(GstElement *element) {
     hiding_ = false;
   }
   GST_OBJECT_UNLOCK(element);
+  GST_DEBUG_OBJECT(element, "request pads shown to basesrc again");
 }
 
 void RequestPads::refresh() {

@@ -81,8 +81,12 @@ class RequestPads {
   std::vector<EntryPtr> entries_;   /* guarded by lock_ */
   std::atomic<unsigned> cookie_{0}; /* bumped on every change to entries_ */
   guint next_index_[2] = {0, 0};    /* guarded by lock_ */
-  bool hiding_ = false;             /* guarded by the element's object lock */
-  guint16 hidden_ = 0;              /* guarded by the element's object lock */
+  /* Held across adding or removing a pad and its compensation, and across
+   * hiding and showing, so that none of them interleave. Recursive: a
+   * pad-added handler may request another pad. */
+  std::recursive_mutex count_lock_;
+  bool hiding_ = false; /* guarded by count_lock_ and the element's object lock */
+  guint16 hidden_ = 0;  /* guarded by count_lock_ and the element's object lock */
 
   /* Streaming thread only. */
   std::vector<EntryPtr> snapshot_;

@@ -82,6 +82,11 @@ void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
   fade_left_ = std::min(scale(fade_left_), fade_len_);
 }
 
+void SpeechLayer::rescale_counts(uint64_t num, uint64_t den) {
+  played_ = (played_ * num + den / 2) / den;
+  dropped_ = (dropped_ * num + den / 2) / den;
+}
+
 void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
                          RenderResult &result) {
   const unsigned channels = queue_.channels();

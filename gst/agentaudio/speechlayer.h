@@ -94,6 +94,10 @@ class SpeechLayer {
   using Convert = std::function<std::vector<int16_t>(std::vector<int16_t> &&)>;
   void reformat(unsigned channels, const Convert &convert);
 
+  /* The output rate changed by num/den: the running utterance's counts of
+   * played and dropped frames keep their duration. */
+  void rescale_counts(uint64_t num, uint64_t den);
+
   uint64_t queued_frames() const { return queue_.queued_frames(); }
   bool speaking() const { return speaking_; }
   bool fading() const { return fade_left_ > 0; }
