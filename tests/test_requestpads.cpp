@@ -269,6 +269,33 @@ GST_START_TEST(test_unlinked_or_flushing_pads_never_stop_src) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_failing_branch_is_reported_once) {
+  /* A branch that refuses src's caps gets nothing: said once on the bus,
+   * while src carries on. */
+  Src s = src_new();
+  GstHarness *picky = attach(s, "src_%u");
+  gst_harness_set_sink_caps_str(
+      picky, "audio/x-raw, format=S16LE, layout=interleaved, rate=48000, channels=1");
+  gst_harness_play(s.h);
+  for (int i = 0; i < 4; i++)
+    gst_buffer_unref(next_buffer(s));
+  GstMessage *msg = gst_bus_pop_filtered(s.bus, GST_MESSAGE_WARNING);
+  fail_unless(msg != NULL, "the failing branch went unnoticed");
+  GError *err = NULL;
+  gchar *debug = NULL;
+  gst_message_parse_warning(msg, &err, &debug);
+  fail_unless(strstr(debug, "src_0") != NULL && strstr(debug, "not-negotiated") != NULL,
+              "%s", debug);
+  g_error_free(err);
+  g_free(debug);
+  gst_message_unref(msg);
+  fail_unless(gst_bus_pop_filtered(s.bus, GST_MESSAGE_WARNING) == NULL,
+              "said more than once");
+  gst_harness_teardown(picky);
+  src_free(s);
+}
+GST_END_TEST;
+
 struct Churn {
   GstElement *element;
   std::atomic<bool> done{false};
@@ -332,6 +359,7 @@ static Suite *requestpads_suite(void) {
   tcase_add_test(tc, test_eos_from_num_buffers_or_an_event_reaches_request_pads);
   tcase_add_test(tc, test_renegotiation_reaches_request_pads);
   tcase_add_test(tc, test_unlinked_or_flushing_pads_never_stop_src);
+  tcase_add_test(tc, test_failing_branch_is_reported_once);
   tcase_add_test(tc, test_release_while_playing_never_deadlocks);
   return s;
 }

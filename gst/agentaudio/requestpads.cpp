@@ -216,9 +216,22 @@ void RequestPads::push(GstPad *src, GstBuffer *mixed, GstBuffer *speech) {
       gst_buffer_ref(buffer);
     }
     GstFlowReturn ret = gst_pad_push(entry->pad, buffer);
-    if (ret != GST_FLOW_OK)
+    if (ret < GST_FLOW_EOS && ret != entry->failed) {
+      /* A branch that fails (not-negotiated, an error downstream) is said
+       * once on the bus; src and the other pads carry on. Unlinked and
+       * flushing branches are normal and stay quiet. */
+      GST_ELEMENT_WARNING(
+          GST_PAD_PARENT(src), STREAM, FAILED,
+          ("Request pad %s's branch failed", GST_PAD_NAME(entry->pad)),
+          ("%s: downstream returned %s; request pads always carry src's "
+           "caps (%" GST_PTR_FORMAT "): convert in that branch if it "
+           "needs others",
+           GST_PAD_NAME(entry->pad), gst_flow_get_name(ret), entry->caps));
+    } else if (ret != GST_FLOW_OK) {
       GST_LOG_OBJECT(entry->pad, "push returned %s, src carries on",
                      gst_flow_get_name(ret));
+    }
+    entry->failed = ret < GST_FLOW_EOS ? ret : GST_FLOW_OK;
   }
 }
 

@@ -68,8 +68,9 @@ class RequestPads {
   struct Entry {
     GstPad *pad; /* owned ref */
     PadKind kind;
-    bool started = false;    /* stream-start, caps, segment sent */
-    GstCaps *caps = nullptr; /* caps last sent; owned */
+    bool started = false;               /* stream-start, caps, segment sent */
+    GstCaps *caps = nullptr;            /* caps last sent; owned */
+    GstFlowReturn failed = GST_FLOW_OK; /* last error-class return, said once */
     ~Entry();
   };
   using EntryPtr = std::shared_ptr<Entry>;
