@@ -1107,6 +1107,10 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
     }
   }
 
+  /* Task threads are pooled: the next run may be on another thread, and
+   * this one may serve another element. */
+  priv->streaming_thread = nullptr;
+
   /* Request pads were deactivated with src and lost their sticky events. */
   priv->pads.restart();
   priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
