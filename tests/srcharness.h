@@ -170,6 +170,37 @@ inline const gchar *get_str(GstMessage *msg, const gchar *field) {
   return v;
 }
 
+/* The element logs "waiting for room" under its queue lock right before a
+ * push waits; counting those lines tells a test, without timing, that a
+ * push is blocked (an interrupt, which takes that lock, can only come after
+ * the wait has begun). */
+inline GMutex waits_lock;
+inline GCond waits_cond;
+inline guint waits_seen = 0;
+
+inline void count_waits(GstDebugCategory *category, GstDebugLevel, const gchar *,
+                        const gchar *, gint, GObject *, GstDebugMessage *message,
+                        gpointer) {
+  if (g_str_equal(gst_debug_category_get_name(category), "agentaudiosrc") &&
+      strstr(gst_debug_message_get(message), "waiting for room") != NULL) {
+    g_mutex_lock(&waits_lock);
+    waits_seen++;
+    g_cond_broadcast(&waits_cond);
+    g_mutex_unlock(&waits_lock);
+  }
+}
+
+inline void watch_waits(void) {
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    gst_debug_set_active(TRUE);
+    gst_debug_remove_log_function(gst_debug_log_default);
+    gst_debug_add_log_function(count_waits, NULL, NULL);
+    gst_debug_set_threshold_for_name("agentaudiosrc", GST_LEVEL_DEBUG);
+    g_once_init_leave(&once, 1);
+  }
+}
+
 /* A thread doing one push, so tests can watch it block and be released. */
 struct BlockedPush {
   GstElement *element;
@@ -195,17 +226,40 @@ inline gpointer blocked_push_thread(gpointer data) {
   p->done = true;
   g_cond_signal(&p->cond);
   g_mutex_unlock(&p->lock);
+  g_mutex_lock(&waits_lock);
+  g_cond_broadcast(&waits_cond); /* wakes a start that waits for the wait */
+  g_mutex_unlock(&waits_lock);
   return NULL;
 }
 
-inline void blocked_push_start(BlockedPush &p, GstElement *e, gsize frames,
+/* Starts a push of `frames` frames on its own thread and returns once it
+ * waits for room: TRUE; FALSE if it returned without waiting. */
+inline bool blocked_push_start(BlockedPush &p, GstElement *e, gsize frames,
                                const gchar *signal = "push-speech") {
+  watch_waits();
   g_mutex_init(&p.lock);
   g_cond_init(&p.cond);
   p.element = e;
   p.signal = signal;
   p.samples = speech_samples(frames);
+  g_mutex_lock(&waits_lock);
+  guint before = waits_seen;
   p.thread = g_thread_new("pusher", blocked_push_thread, &p);
+  gint64 deadline = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+  bool waiting = false;
+  for (;;) {
+    if (waits_seen > before) {
+      waiting = true;
+      break;
+    }
+    g_mutex_lock(&p.lock);
+    bool done = p.done;
+    g_mutex_unlock(&p.lock);
+    if (done || !g_cond_wait_until(&waits_cond, &waits_lock, deadline))
+      break;
+  }
+  g_mutex_unlock(&waits_lock);
+  return waiting;
 }
 
 /* Waits up to `ms` for the push to return. A bounded wait: a hang fails the

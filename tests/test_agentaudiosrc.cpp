@@ -636,9 +636,8 @@ GST_START_TEST(test_max_speech_time_blocks_until_room) {
   gst_harness_play(s.h);
 
   BlockedPush p;
-  blocked_push_start(p, s.element, FRAMES_PER_BUFFER);
-  /* A correct element never returns here; a broken one returns at once. */
-  fail_if(blocked_push_wait(p, 100), "push did not block with 40 ms queued");
+  fail_unless(blocked_push_start(p, s.element, FRAMES_PER_BUFFER),
+              "push did not block with 40 ms queued");
 
   gst_buffer_unref(next_buffer(s)); /* 20 ms played: room */
   blocked_push_join(p);
@@ -655,8 +654,7 @@ GST_START_TEST(test_interrupt_releases_blocked_push) {
   fail_unless_equals_int(push_samples(s.element, speech_samples(FRAMES_PER_BUFFER)),
                          GST_FLOW_OK);
   BlockedPush p;
-  blocked_push_start(p, s.element, FRAMES_PER_BUFFER);
-  fail_if(blocked_push_wait(p, 100));
+  fail_unless(blocked_push_start(p, s.element, FRAMES_PER_BUFFER), "push did not block");
   interrupt(s.element);
   blocked_push_join(p);
   fail_unless_equals_int(p.ret, GST_FLOW_FLUSHING);
@@ -673,8 +671,7 @@ GST_START_TEST(test_stopping_releases_blocked_push) {
   gst_harness_play(s.h);
   gst_buffer_unref(next_buffer(s));
   BlockedPush p;
-  blocked_push_start(p, s.element, FRAMES_PER_BUFFER);
-  fail_if(blocked_push_wait(p, 100));
+  fail_unless(blocked_push_start(p, s.element, FRAMES_PER_BUFFER), "push did not block");
   /* PAUSED->READY discards the queue and wakes the push. */
   fail_unless_equals_int(gst_element_set_state(s.element, GST_STATE_READY),
                          GST_STATE_CHANGE_SUCCESS);
@@ -726,8 +723,7 @@ GST_START_TEST(test_raising_max_speech_time_releases_blocked_push) {
   fail_unless_equals_int(push_samples(s.element, speech_samples(FRAMES_PER_BUFFER)),
                          GST_FLOW_OK);
   BlockedPush p;
-  blocked_push_start(p, s.element, FRAMES_PER_BUFFER);
-  fail_if(blocked_push_wait(p, 100));
+  fail_unless(blocked_push_start(p, s.element, FRAMES_PER_BUFFER), "push did not block");
   g_object_set(s.element, "max-speech-time", (guint64)0, NULL);
   blocked_push_join(p);
   fail_unless_equals_int(p.ret, GST_FLOW_OK);
@@ -741,8 +737,7 @@ GST_START_TEST(test_max_speech_time_below_one_sample_still_limits) {
   g_object_set(s.element, "max-speech-time", (guint64)1, NULL);
   fail_unless_equals_int(push_samples(s.element, speech_samples(10)), GST_FLOW_OK);
   BlockedPush p;
-  blocked_push_start(p, s.element, 10);
-  fail_if(blocked_push_wait(p, 100), "a 1 ns limit behaved as no limit");
+  fail_unless(blocked_push_start(p, s.element, 10), "a 1 ns limit behaved as no limit");
   interrupt(s.element);
   blocked_push_join(p);
   fail_unless_equals_int(p.ret, GST_FLOW_FLUSHING);

@@ -279,8 +279,8 @@ GST_START_TEST(test_max_background_time_blocks_until_room) {
   gst_harness_play(s.h);
 
   BlockedPush p;
-  blocked_push_start(p, s.element, FRAMES_PER_BUFFER, "push-background");
-  fail_if(blocked_push_wait(p, 100), "push did not block with 40 ms queued");
+  fail_unless(blocked_push_start(p, s.element, FRAMES_PER_BUFFER, "push-background"),
+              "push did not block with 40 ms queued");
   gst_buffer_unref(next_buffer(s));
   blocked_push_join(p);
   fail_unless_equals_int(p.ret, GST_FLOW_OK);
@@ -295,8 +295,8 @@ GST_START_TEST(test_clear_background_releases_blocked_push) {
   fail_unless_equals_int(
       push_background(s.element, constant_samples(FRAMES_PER_BUFFER, 1)), GST_FLOW_OK);
   BlockedPush p;
-  blocked_push_start(p, s.element, FRAMES_PER_BUFFER, "push-background");
-  fail_if(blocked_push_wait(p, 100));
+  fail_unless(blocked_push_start(p, s.element, FRAMES_PER_BUFFER, "push-background"),
+              "push did not block");
   clear_background(s.element);
   blocked_push_join(p);
   fail_unless_equals_int(p.ret, GST_FLOW_FLUSHING);

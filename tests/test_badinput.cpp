@@ -128,8 +128,8 @@ GST_START_TEST(test_background_pushes_after_eos_are_eos) {
   fail_unless_equals_int(
       push_background(s.element, constant_samples(FRAMES_PER_BUFFER, 1)), GST_FLOW_OK);
   BlockedPush p;
-  blocked_push_start(p, s.element, 10, "push-background");
-  fail_if(blocked_push_wait(p, 100));
+  fail_unless(blocked_push_start(p, s.element, 10, "push-background"),
+              "push did not block");
   /* end-of-stream wakes the blocked push, and later pushes are EOS too. */
   fail_unless_equals_int(end_of_stream(s.element), GST_FLOW_OK);
   blocked_push_join(p);
@@ -243,8 +243,7 @@ GST_START_TEST(test_huge_push) {
     if (limited) {
       /* The next push waits for room, and the interrupt releases it. */
       BlockedPush p;
-      blocked_push_start(p, s.element, 10);
-      fail_if(blocked_push_wait(p, 100));
+      fail_unless(blocked_push_start(p, s.element, 10), "push did not block");
       fail_unless_equals_uint64(interrupt(s.element), frames_to_time(frames));
       blocked_push_join(p);
       fail_unless_equals_int(p.ret, GST_FLOW_FLUSHING);

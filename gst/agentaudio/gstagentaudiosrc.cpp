@@ -60,6 +60,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -228,6 +229,12 @@ struct Timeline {
 
 }  // namespace
 
+/* An element message waiting in the outbox (see flush_outbox()). */
+struct Outgoing {
+  GstMessage *message;
+  bool speaking_changed; /* notify::speaking after posting */
+};
+
 struct GstAgentAudioSrcPrivate {
   std::mutex settings_lock;
   Settings settings; /* guarded by settings_lock */
@@ -251,6 +258,10 @@ struct GstAgentAudioSrcPrivate {
   bool negotiated = false;  /* format is the output's; guarded by queue_lock */
   Timeline timeline;        /* guarded by queue_lock */
   bool eos_pending = false; /* guarded by queue_lock */
+  /* Element messages waiting to be posted, in order, and whether a thread
+   * is posting them (see flush_outbox()). */
+  std::deque<Outgoing> outbox; /* guarded by queue_lock */
+  bool posting = false;        /* guarded by queue_lock */
   /* max-speech-time, max-background-time: here rather than in Settings so
    * that a blocked push sees a change as soon as it is woken. */
   guint64 max_time[N_LAYERS] = {DEFAULT_MAX_SPEECH_TIME,
@@ -320,48 +331,99 @@ static Format preferred_format(GstAgentAudioSrc *self) {
   return format;
 }
 
-/* Bus messages */
+/* Bus messages
+ *
+ * Messages are queued under queue_lock, in the order their events happen,
+ * and posted by whichever thread drains the outbox: one at a time, so they
+ * reach the bus in that order even when the streaming thread, an interrupt
+ * and a state change produce them at once. No lock is held while posting,
+ * so a bus sync handler may call back into the element. */
 
-static void post_first_audio(GstAgentAudioSrc *self, GstClockTime running_time) {
-  GstStructure *s =
-      gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time, NULL);
-
-  gst_element_post_message(GST_ELEMENT_CAST(self),
-                           gst_message_new_element(GST_OBJECT_CAST(self), s));
-  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
+static void enqueue(GstAgentAudioSrc *self, GstStructure *s,
+                    bool speaking_changed = false) {
+  self->priv->outbox.push_back(
+      Outgoing{gst_message_new_element(GST_OBJECT_CAST(self), s), speaking_changed});
 }
 
-static void post_last_audio(GstAgentAudioSrc *self, const Timeline &timeline,
-                            const Format &format, const agentaudio::UtteranceEnd &end) {
-  GstStructure *s = gst_structure_new(
-      "last-audio", "running-time", G_TYPE_UINT64, timeline.running_time(end.position),
-      "duration", G_TYPE_UINT64, format.frames_to_time(end.played), "interrupted",
-      G_TYPE_BOOLEAN, end.interrupted ? TRUE : FALSE, "dropped", G_TYPE_UINT64,
-      format.frames_to_time(end.dropped), NULL);
-
-  gst_element_post_message(GST_ELEMENT_CAST(self),
-                           gst_message_new_element(GST_OBJECT_CAST(self), s));
-  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
+static void enqueue_first_audio(GstAgentAudioSrc *self, GstClockTime running_time) {
+  enqueue(
+      self,
+      gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time, NULL),
+      true);
 }
 
-using MarkIterator = std::vector<agentaudio::MarkEvent>::const_iterator;
+static void enqueue_last_audio(GstAgentAudioSrc *self,
+                               const agentaudio::UtteranceEnd &end) {
+  const Timeline &timeline = self->priv->timeline;
+  const Format &format = self->priv->format;
+  enqueue(
+      self,
+      gst_structure_new("last-audio", "running-time", G_TYPE_UINT64,
+                        timeline.running_time(end.position), "duration", G_TYPE_UINT64,
+                        format.frames_to_time(end.played), "interrupted", G_TYPE_BOOLEAN,
+                        end.interrupted ? TRUE : FALSE, "dropped", G_TYPE_UINT64,
+                        format.frames_to_time(end.dropped), NULL),
+      true);
+}
 
-static void post_marks(GstAgentAudioSrc *self, const Timeline &timeline,
-                       MarkIterator begin, MarkIterator end) {
-  for (MarkIterator mark = begin; mark != end; ++mark) {
-    GstStructure *s = gst_structure_new(
-        "mark", "name", G_TYPE_STRING, mark->name.c_str(), "running-time", G_TYPE_UINT64,
-        timeline.running_time(mark->position), "interrupted", G_TYPE_BOOLEAN,
-        mark->interrupted ? TRUE : FALSE, NULL);
+static void enqueue_mark(GstAgentAudioSrc *self, const agentaudio::MarkEvent &mark) {
+  enqueue(self, gst_structure_new("mark", "name", G_TYPE_STRING, mark.name.c_str(),
+                                  "running-time", G_TYPE_UINT64,
+                                  self->priv->timeline.running_time(mark.position),
+                                  "interrupted", G_TYPE_BOOLEAN,
+                                  mark.interrupted ? TRUE : FALSE, NULL));
+}
 
-    gst_element_post_message(GST_ELEMENT_CAST(self),
-                             gst_message_new_element(GST_OBJECT_CAST(self), s));
+/* The messages of one cut (interrupt, stop), in order. */
+static void enqueue_cut(GstAgentAudioSrc *self, const agentaudio::CutResult &cut) {
+  if (cut.ended)
+    enqueue_last_audio(self, cut.end);
+  for (const agentaudio::MarkEvent &mark : cut.marks)
+    enqueue_mark(self, mark);
+}
+
+/* The messages of one rendered buffer, in time order: the end of an
+ * utterance, the marks before the next one starts, its first-audio, the
+ * marks within it. */
+static void enqueue_rendered(GstAgentAudioSrc *self,
+                             const agentaudio::RenderResult &result) {
+  if (result.ended)
+    enqueue_last_audio(self, result.end);
+  for (const agentaudio::MarkEvent &mark : result.marks)
+    if (!result.started || mark.position <= result.start)
+      enqueue_mark(self, mark);
+  if (result.started)
+    enqueue_first_audio(self, self->priv->timeline.running_time(result.start));
+  for (const agentaudio::MarkEvent &mark : result.marks)
+    if (result.started && mark.position > result.start)
+      enqueue_mark(self, mark);
+}
+
+/* Posts what is queued, unless another thread is already doing so (it
+ * posts what this one queued too). Call without queue_lock. */
+static void flush_outbox(GstAgentAudioSrc *self) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (priv->posting || priv->outbox.empty())
+      return;
+    priv->posting = true;
   }
-}
-
-static void post_marks(GstAgentAudioSrc *self, const Timeline &timeline,
-                       const std::vector<agentaudio::MarkEvent> &marks) {
-  post_marks(self, timeline, marks.begin(), marks.end());
+  for (;;) {
+    Outgoing out;
+    {
+      std::lock_guard<std::mutex> lock(priv->queue_lock);
+      if (priv->outbox.empty()) {
+        priv->posting = false;
+        return;
+      }
+      out = priv->outbox.front();
+      priv->outbox.pop_front();
+    }
+    gst_element_post_message(GST_ELEMENT_CAST(self), out.message);
+    if (out.speaking_changed)
+      g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
+  }
 }
 
 /* Action signals */
@@ -470,6 +532,8 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, const gcha
         GST_DEBUG_OBJECT(self, "%s from the streaming thread: not waiting for room",
                          signal);
     } else {
+      if (layer_full(priv, layer))
+        GST_DEBUG_OBJECT(self, "%s: queue full, waiting for room", signal);
       priv->room_cond.wait(lock, [&] {
         return !layer_full(priv, layer) || priv->eos_pending ||
                current.load() != generation;
@@ -635,13 +699,13 @@ static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
     priv->generation[SPEECH]++;
     cut = priv->speech.interrupt(priv->format.time_to_frames(fade));
-    timeline = priv->timeline;
+    enqueue_cut(self, cut);
     format = priv->format;
   }
   priv->room_cond.notify_all();
 
   GST_DEBUG_OBJECT(self, "interrupt dropped %" G_GUINT64_FORMAT " frames", cut.dropped);
-  post_marks(self, timeline, cut.marks);
+  flush_outbox(self);
   return format.frames_to_time(cut.dropped);
 }
 
@@ -839,6 +903,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
     priv->speech.render(data, at_eos ? 0 : frames, first, result);
     bed_frames = at_eos ? 0 : priv->background.read(priv->bed.data(), frames);
     timeline = priv->timeline;
+    enqueue_rendered(self, result);
   }
   priv->room_cond.notify_all();
 
@@ -851,19 +916,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   mix_background(priv, mixed, bed_frames, frames, format.channels,
                  static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0)));
 
-  /* In time order: the end of an utterance, the marks before the next one
-   * starts, its first-audio, the marks within it. */
-  if (result.ended)
-    post_last_audio(self, timeline, format, result.end);
-  auto starts_after = [&](const agentaudio::MarkEvent &m) {
-    return !result.started || m.position <= result.start;
-  };
-  auto later =
-      std::stable_partition(result.marks.begin(), result.marks.end(), starts_after);
-  post_marks(self, timeline, result.marks.begin(), later);
-  if (result.started)
-    post_first_audio(self, timeline.running_time(result.start));
-  post_marks(self, timeline, later, result.marks.end());
+  flush_outbox(self);
 
   if (at_eos) {
     GST_DEBUG_OBJECT(self, "all speech played, end of stream");
@@ -1083,6 +1136,9 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
     priv->generation[BACKGROUND]++;
     cut = priv->speech.discard();
     priv->background.discard();
+    /* Every first-audio gets its last-audio and every mark is posted once,
+     * even when the pipeline is torn down mid-sentence. */
+    enqueue_cut(self, cut);
     timeline = priv->timeline;
     format = priv->format;
     priv->timeline = Timeline();
@@ -1116,11 +1172,7 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
   priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
 
   GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames", cut.dropped);
-  /* Every first-audio gets its last-audio and every mark is posted once,
-   * even when the pipeline is torn down mid-sentence. */
-  if (cut.ended)
-    post_last_audio(self, timeline, format, cut.end);
-  post_marks(self, timeline, cut.marks);
+  flush_outbox(self);
   return TRUE;
 }
 
@@ -1268,6 +1320,8 @@ static void gst_agent_audio_src_finalize(GObject *object) {
 
   for (GstCaps *caps : self->priv->settings.caps)
     gst_caps_unref(caps);
+  for (Outgoing &out : self->priv->outbox)
+    gst_message_unref(out.message);
   if (self->priv->clock_id != nullptr)
     gst_clock_id_unref(self->priv->clock_id);
   delete self->priv;
