@@ -365,6 +365,28 @@ GST_START_TEST(test_push_speech_sample_errors_name_it) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_mono_speech_into_a_multichannel_output) {
+  /* Output channels beyond stereo get GStreamer's fallback positions, which
+   * mono speech can be mixed into (unpositioned ones cannot). */
+  Src s = src_new();
+  gst_harness_set_sink_caps_str(s.h,
+                                "audio/x-raw, format=S16LE, layout=interleaved, "
+                                "rate=24000, channels=6, channel-mask=(bitmask)0x3f");
+  fail_unless_equals_int(
+      push_samples(s.element, constant_samples(FRAMES_PER_BUFFER, 1000)), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  fail_unless_equals_int(
+      push_samples(s.element, constant_samples(FRAMES_PER_BUFFER, 1000)), GST_FLOW_OK);
+  GstBuffer *buf = next_buffer(s);
+  fail_unless_equals_int(gst_buffer_get_size(buf),
+                         FRAMES_PER_BUFFER * 6 * sizeof(gint16));
+  fail_if(GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP));
+  gst_buffer_unref(buf);
+  fail_unless(gst_bus_pop_filtered(s.bus, GST_MESSAGE_ERROR) == NULL);
+  src_free(s);
+}
+GST_END_TEST;
+
 static Suite *formats_suite(void) {
   Suite *s = suite_create("formats");
   TCase *tc = tcase_create("general");
@@ -380,6 +402,7 @@ static Suite *formats_suite(void) {
   tcase_add_test(tc, test_short_first_push_that_converts_to_nothing_yet);
   tcase_add_test(tc, test_partial_frame_survives_output_negotiation);
   tcase_add_test(tc, test_push_speech_sample_errors_name_it);
+  tcase_add_test(tc, test_mono_speech_into_a_multichannel_output);
   return s;
 }
 

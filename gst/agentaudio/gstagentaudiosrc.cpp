@@ -178,8 +178,16 @@ struct Format {
   bool operator!=(const Format &o) const { return !(*this == o); }
   gsize bytes_per_frame() const { return channels * sizeof(gint16); }
   GstAudioInfo info() const {
+    /* Positioned like the caps fixate() makes: beyond stereo, GStreamer's
+     * fallback layout (unpositioned audio cannot be mixed into). */
+    GstAudioChannelPosition positions[64];
     GstAudioInfo i;
-    gst_audio_info_set_format(&i, GST_AUDIO_FORMAT_S16LE, rate, channels, nullptr);
+    if (channels > 2 &&
+        gst_audio_channel_positions_from_mask(
+            channels, gst_audio_channel_get_fallback_mask(channels), positions))
+      gst_audio_info_set_format(&i, GST_AUDIO_FORMAT_S16LE, rate, channels, positions);
+    else
+      gst_audio_info_set_format(&i, GST_AUDIO_FORMAT_S16LE, rate, channels, nullptr);
     return i;
   }
   guint64 frames_to_time(guint64 frames) const {
@@ -260,8 +268,11 @@ struct GstAgentAudioSrcPrivate {
   bool eos_pending = false; /* guarded by queue_lock */
   /* Element messages waiting to be posted, in order, and whether a thread
    * is posting them (see flush_outbox()). */
-  std::deque<Outgoing> outbox; /* guarded by queue_lock */
-  bool posting = false;        /* guarded by queue_lock */
+  std::deque<Outgoing> outbox;         /* guarded by queue_lock */
+  GThread *posting_thread = nullptr;   /* guarded by queue_lock */
+  guint64 enqueued = 0;                /* messages ever queued; guarded by queue_lock */
+  guint64 posted = 0;                  /* messages ever posted; guarded by queue_lock */
+  std::condition_variable posted_cond; /* `posted` grew */
   /* max-speech-time, max-background-time: here rather than in Settings so
    * that a blocked push sees a change as soon as it is woken. */
   guint64 max_time[N_LAYERS] = {DEFAULT_MAX_SPEECH_TIME,
@@ -343,6 +354,7 @@ static void enqueue(GstAgentAudioSrc *self, GstStructure *s,
                     bool speaking_changed = false) {
   self->priv->outbox.push_back(
       Outgoing{gst_message_new_element(GST_OBJECT_CAST(self), s), speaking_changed});
+  self->priv->enqueued++;
 }
 
 static void enqueue_first_audio(GstAgentAudioSrc *self, GstClockTime running_time) {
@@ -399,31 +411,36 @@ static void enqueue_rendered(GstAgentAudioSrc *self,
       enqueue_mark(self, mark);
 }
 
-/* Posts what is queued, unless another thread is already doing so (it
- * posts what this one queued too). Call without queue_lock. */
+/* Posts what is queued and returns once what this thread queued is on the
+ * bus. When another thread is posting, it posts ours too and this one waits
+ * for it; a call from a bus sync handler of the posting thread itself
+ * returns at once (the outer loop posts what it queued). Call without
+ * queue_lock. */
 static void flush_outbox(GstAgentAudioSrc *self) {
   GstAgentAudioSrcPrivate *priv = self->priv;
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (priv->posting || priv->outbox.empty())
-      return;
-    priv->posting = true;
-  }
-  for (;;) {
-    Outgoing out;
-    {
-      std::lock_guard<std::mutex> lock(priv->queue_lock);
-      if (priv->outbox.empty()) {
-        priv->posting = false;
-        return;
-      }
-      out = priv->outbox.front();
-      priv->outbox.pop_front();
-    }
+  std::unique_lock<std::mutex> lock(priv->queue_lock);
+  const guint64 mine = priv->enqueued;
+  if (priv->posting_thread == g_thread_self())
+    return;
+  priv->posted_cond.wait(
+      lock, [&] { return priv->posting_thread == nullptr || priv->posted >= mine; });
+  if (priv->posted >= mine || priv->outbox.empty())
+    return;
+
+  priv->posting_thread = g_thread_self();
+  while (!priv->outbox.empty()) {
+    Outgoing out = priv->outbox.front();
+    priv->outbox.pop_front();
+    lock.unlock();
     gst_element_post_message(GST_ELEMENT_CAST(self), out.message);
     if (out.speaking_changed)
       g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
+    lock.lock();
+    priv->posted++;
+    priv->posted_cond.notify_all();
   }
+  priv->posting_thread = nullptr;
+  priv->posted_cond.notify_all();
 }
 
 /* Action signals */

@@ -67,14 +67,31 @@ bool InputConverter::convert(const uint8_t *data, std::size_t frames,
     return true;
   }
 
+  const std::size_t bpf = GST_AUDIO_INFO_BPF(&in_);
+  if (!pending_.empty()) {
+    pending_.insert(pending_.end(), data, data + frames * bpf);
+    data = pending_.data();
+    frames = pending_.size() / bpf;
+  }
+  if (gst_audio_converter_get_out_frames(conv_, frames) == 0) {
+    if (pending_.empty())
+      pending_.assign(data, data + frames * bpf);
+    holds_back_ = true;
+    return true;
+  }
+  bool ok = run(data, frames, out);
+  pending_.clear();
+  return ok;
+}
+
+bool InputConverter::run(const uint8_t *data, std::size_t frames,
+                         std::vector<int16_t> &out) {
+  const std::size_t channels = GST_AUDIO_INFO_CHANNELS(&out_);
   std::size_t out_frames = gst_audio_converter_get_out_frames(conv_, frames);
   std::size_t at = out.size();
   out.resize(at + out_frames * channels);
   gpointer in_planes[1] = {const_cast<uint8_t *>(data)};
-  /* A short first push can make no output yet (the resampler fills its
-   * history); the converter still wants somewhere to write. */
-  int16_t nowhere[64]; /* GstAudioInfo allows 64 channels */
-  gpointer out_planes[1] = {out_frames > 0 ? out.data() + at : nowhere};
+  gpointer out_planes[1] = {out.data() + at};
   if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, in_planes,
                                    frames, out_planes, out_frames)) {
     out.resize(at);
@@ -88,20 +105,38 @@ bool InputConverter::convert(const uint8_t *data, std::size_t frames,
 
 void InputConverter::drain(std::vector<int16_t> &out) {
   if (conv_ != nullptr && holds_back_) {
-    const uint64_t target = gst_util_uint64_scale_int_round(
-        frames_in_, GST_AUDIO_INFO_RATE(&out_), GST_AUDIO_INFO_RATE(&in_));
-    const std::size_t channels = GST_AUDIO_INFO_CHANNELS(&out_);
     const std::size_t history =
         std::max<std::size_t>(1, gst_audio_converter_get_max_latency(conv_));
     const std::size_t start = out.size();
+    if (!pending_.empty()) {
+      /* Frames still waiting count as input; the silence after them only
+       * pushes them through. */
+      const std::size_t bpf = GST_AUDIO_INFO_BPF(&in_);
+      const std::size_t real = pending_.size() / bpf;
+      std::size_t silence = history;
+      for (int i = 0;
+           i < 20 && gst_audio_converter_get_out_frames(conv_, real + silence) == 0; i++)
+        silence *= 2;
+      std::vector<uint8_t> block(pending_);
+      block.resize((real + silence) * bpf);
+      gst_audio_format_info_fill_silence(in_.finfo, block.data() + real * bpf,
+                                         silence * bpf);
+      run(block.data(), real + silence, out);
+      frames_in_ -= silence;
+      pending_.clear();
+    }
+    const uint64_t target = gst_util_uint64_scale_int_round(
+        frames_in_, GST_AUDIO_INFO_RATE(&out_), GST_AUDIO_INFO_RATE(&in_));
+    const std::size_t channels = GST_AUDIO_INFO_CHANNELS(&out_);
     /* Feed silence (no input) until the resampler has let out every frame
      * the input accounts for; a few rounds at most. */
     for (int round = 0; round < 8 && frames_out_ < target; round++) {
       std::size_t out_frames = gst_audio_converter_get_out_frames(conv_, history);
+      if (out_frames == 0)
+        break; /* nothing to ask for: the converter crashes when asked for none */
       std::size_t at = out.size();
       out.resize(at + out_frames * channels);
-      int16_t nowhere[64]; /* GstAudioInfo allows 64 channels */
-      gpointer out_planes[1] = {out_frames > 0 ? out.data() + at : nowhere};
+      gpointer out_planes[1] = {out.data() + at};
       if (!gst_audio_converter_samples(conv_, GST_AUDIO_CONVERTER_FLAG_NONE, nullptr,
                                        history, out_planes, out_frames)) {
         out.resize(at);
@@ -122,6 +157,7 @@ void InputConverter::reset() {
     gst_audio_converter_reset(conv_);
   holds_back_ = false;
   frames_in_ = frames_out_ = 0;
+  pending_.clear();
 }
 
 }  // namespace agentaudio

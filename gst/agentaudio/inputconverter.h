@@ -57,12 +57,18 @@ class InputConverter {
 
  private:
   void release();
+  /* Converts whole input frames that make at least one output frame. */
+  bool run(const uint8_t *data, std::size_t frames, std::vector<int16_t> &out);
 
   GstAudioConverter *conv_ = nullptr; /* NULL when passing S16 through */
   /* Frames in and out since the last drain or reset: the drain makes the
    * output exactly the input's duration. */
   uint64_t frames_in_ = 0;
   uint64_t frames_out_ = 0;
+  /* Input frames too few to make an output frame yet: GStreamer 1.22's
+   * converter crashes when asked for none (with mixing and resampling), so
+   * they wait for the next push or the drain. */
+  std::vector<uint8_t> pending_;
   GstAudioInfo in_{};
   GstAudioInfo out_{};
   bool configured_ = false;
