@@ -230,10 +230,13 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
                  debug ? debug : "");
     g_clear_error(&err);
     g_free(debug);
+    gst_message_unref(msg); /* a handler that drops a message owns it */
     return GST_BUS_DROP;
   }
-  if (type != GST_MESSAGE_ELEMENT)
+  if (type != GST_MESSAGE_ELEMENT) {
+    gst_message_unref(msg);
     return GST_BUS_DROP;
+  }
 
   const GstStructure *s = gst_message_get_structure(msg);
   const gchar *name = gst_structure_get_name(s);
@@ -311,6 +314,7 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
     }
   }
   g_mutex_unlock(&st->ev_lock);
+  gst_message_unref(msg);
   return GST_BUS_DROP;
 }
 
