@@ -704,7 +704,6 @@ static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   agentaudio::CutResult cut;
   guint64 fade;
-  Timeline timeline;
   Format format;
 
   {
@@ -919,7 +918,6 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
         priv->eos_pending && priv->speech.queued_frames() == 0 && !priv->speech.fading();
     priv->speech.render(data, at_eos ? 0 : frames, first, result);
     bed_frames = at_eos ? 0 : priv->background.read(priv->bed.data(), frames);
-    timeline = priv->timeline;
     enqueue_rendered(self, result);
   }
   priv->room_cond.notify_all();
@@ -1144,8 +1142,6 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   GstAgentAudioSrcPrivate *priv = self->priv;
   agentaudio::CutResult cut;
-  Timeline timeline;
-  Format format;
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
@@ -1156,8 +1152,6 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
     /* Every first-audio gets its last-audio and every mark is posted once,
      * even when the pipeline is torn down mid-sentence. */
     enqueue_cut(self, cut);
-    timeline = priv->timeline;
-    format = priv->format;
     priv->timeline = Timeline();
     priv->eos_pending = false;
     priv->negotiated = false;
