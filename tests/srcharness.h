@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #define RATE 24000
@@ -148,6 +149,25 @@ inline void expect_no_message(Src &s) {
     gchar *str = gst_structure_to_string(gst_message_get_structure(msg));
     fail("unexpected message %s", str);
   }
+}
+
+/* The debug text of the next error or warning on the bus, which must be
+ * there; `context` says what the test expected it for. */
+inline std::string bus_debug(Src &s, GstMessageType type, const gchar *context = "") {
+  GstMessage *msg = gst_bus_pop_filtered(s.bus, type);
+  fail_unless(msg != NULL, "no %s on the bus %s", gst_message_type_get_name(type),
+              context);
+  GError *err = NULL;
+  gchar *debug = NULL;
+  if (type == GST_MESSAGE_ERROR)
+    gst_message_parse_error(msg, &err, &debug);
+  else
+    gst_message_parse_warning(msg, &err, &debug);
+  std::string text = debug ? debug : "";
+  g_error_free(err);
+  g_free(debug);
+  gst_message_unref(msg);
+  return text;
 }
 
 inline guint64 get_u64(GstMessage *msg, const gchar *field) {

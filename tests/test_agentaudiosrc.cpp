@@ -258,15 +258,9 @@ static void expect_refused(Src &s, const gchar *caps_str, const gchar *named) {
   fail_unless_equals_int(push_samples(s.element, speech_samples(100)),
                          GST_FLOW_NOT_NEGOTIATED);
 
-  GstMessage *msg = gst_bus_pop_filtered(s.bus, GST_MESSAGE_ERROR);
-  fail_unless(msg != NULL, "no error on the bus for %s", caps_str);
-  GError *err = NULL;
-  gchar *debug = NULL;
-  gst_message_parse_error(msg, &err, &debug);
-  fail_unless(strstr(debug, named) != NULL, "error does not name %s: %s", named, debug);
-  g_error_free(err);
-  g_free(debug);
-  gst_message_unref(msg);
+  std::string debug = bus_debug(s, GST_MESSAGE_ERROR, caps_str);
+  fail_unless(debug.find(named) != std::string::npos, "error does not name %s: %s", named,
+              debug.c_str());
   fail_unless_equals_uint64(queued_speech_time(s.element), queued);
 }
 

@@ -8,22 +8,6 @@
 
 #include "srcharness.h"
 
-static std::string error_or_warning_debug(Src &s, GstMessageType type) {
-  GstMessage *msg = gst_bus_pop_filtered(s.bus, type);
-  fail_unless(msg != NULL, "no %s on the bus", gst_message_type_get_name(type));
-  GError *err = NULL;
-  gchar *debug = NULL;
-  if (type == GST_MESSAGE_ERROR)
-    gst_message_parse_error(msg, &err, &debug);
-  else
-    gst_message_parse_warning(msg, &err, &debug);
-  std::string text = debug ? debug : "";
-  g_error_free(err);
-  g_free(debug);
-  gst_message_unref(msg);
-  return text;
-}
-
 GST_START_TEST(test_null_buffer_is_refused_and_queue_kept) {
   Src s = src_new();
   fail_unless_equals_int(push_samples(s.element, speech_samples(100)), GST_FLOW_OK);
@@ -33,7 +17,7 @@ GST_START_TEST(test_null_buffer_is_refused_and_queue_kept) {
     GstFlowReturn ret = GST_FLOW_OK;
     g_signal_emit_by_name(s.element, signal, NULL, &ret);
     fail_unless_equals_int(ret, GST_FLOW_ERROR);
-    std::string debug = error_or_warning_debug(s, GST_MESSAGE_WARNING);
+    std::string debug = bus_debug(s, GST_MESSAGE_WARNING);
     fail_unless(debug.find(signal) != std::string::npos, "warning does not name %s: %s",
                 signal, debug.c_str());
   }
@@ -78,7 +62,7 @@ GST_START_TEST(test_absurd_input_rates_and_channels_are_refused) {
     gst_caps_unref(caps);
     fail_unless_equals_int(push_samples(s.element, speech_samples(64 * 10)),
                            GST_FLOW_NOT_NEGOTIATED);
-    std::string debug = error_or_warning_debug(s, GST_MESSAGE_ERROR);
+    std::string debug = bus_debug(s, GST_MESSAGE_ERROR);
     fail_unless(debug.find("push-speech") != std::string::npos, "%s", debug.c_str());
   }
   fail_unless_equals_uint64(queued_speech_time(s.element), frames_to_time(100));

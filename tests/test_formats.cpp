@@ -348,16 +348,9 @@ GST_START_TEST(test_push_speech_sample_errors_name_it) {
   GstFlowReturn ret = GST_FLOW_OK;
   g_signal_emit_by_name(s.element, "push-speech-sample", sample, &ret);
   fail_unless_equals_int(ret, GST_FLOW_NOT_NEGOTIATED);
-  GstMessage *msg = gst_bus_pop_filtered(s.bus, GST_MESSAGE_ERROR);
-  fail_unless(msg != NULL);
-  GError *err = NULL;
-  gchar *debug = NULL;
-  gst_message_parse_error(msg, &err, &debug);
-  fail_unless(g_str_has_prefix(strstr(debug, "push-"), "push-speech-sample:"), "%s",
-              debug);
-  g_error_free(err);
-  g_free(debug);
-  gst_message_unref(msg);
+  std::string debug = bus_debug(s, GST_MESSAGE_ERROR);
+  fail_unless(g_str_has_prefix(strstr(debug.c_str(), "push-"), "push-speech-sample:"),
+              "%s", debug.c_str());
   gst_sample_unref(sample);
   gst_buffer_unref(buffer);
   gst_caps_unref(caps);
