@@ -24,6 +24,7 @@ PACKAGES=(
   python3-gst-1.0
   gir1.2-gstreamer-1.0
   espeak-ng
+  python3-matplotlib                # the demo's timeline and the benchmark's plot
   # memory checks
   valgrind
 )
