@@ -70,21 +70,18 @@ std::string lower(std::string s) {
   return s;
 }
 
-/* Splits a markdown table row on the pipes that are outside code spans and
- * not escaped. */
+/* Splits a markdown table row on the pipes that are not escaped, as GitHub
+ * does: a pipe inside a code span splits the cell too, so a row that needs
+ * one must escape it. */
 std::vector<std::string> split_row(const std::string &line) {
   std::vector<std::string> cells;
   std::string cell;
-  bool code = false;
   for (std::size_t i = 0; i < line.size(); i++) {
     char c = line[i];
     if (c == '\\' && i + 1 < line.size() && line[i + 1] == '|') {
       cell += '|';
       i++;
-    } else if (c == '`') {
-      code = !code;
-      cell += c;
-    } else if (c == '|' && !code) {
+    } else if (c == '|') {
       cells.push_back(trim(cell));
       cell.clear();
     } else {
