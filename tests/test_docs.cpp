@@ -14,6 +14,8 @@
  *   Signals": the signals of the element's type and its parents below
  *   GstElement) has a row in a "signal" table with a non-empty description,
  *   and its "returns" cell and signature name the return and parameter types;
+ *   every action signal also has a section of its own (a heading that is its
+ *   name);
  * - every pad template has a row in a "template" table that names its
  *   presence;
  * - no row documents a property, signal or pad template the element lacks;
@@ -369,6 +371,13 @@ GST_START_TEST(test_every_signal_is_documented) {
       if (t.column("return") >= 0 &&
           cell(t, row, "return").find(ret) == std::string::npos)
         f.add(where + ": returns cell does not name " + ret);
+      if (q.signal_flags & G_SIGNAL_ACTION) {
+        bool heading = false;
+        for (const auto &h : doc.headings)
+          heading = heading || h.second == q.signal_name;
+        if (!heading)
+          f.add(where + ": no \"### " + q.signal_name + "\" section");
+      }
       std::string all = joined(row);
       for (guint p = 0; p < q.n_params; p++) {
         std::string param = c_type_name(q.param_types[p]);
