@@ -1,43 +1,48 @@
 #!/usr/bin/python3
-"""A voice agent's speech path through agentaudiosrc, end to end, over a ducked background bed.
+"""What agentaudiosrc does, in one run: a voice agent talks over a ducked background bed and is
+interrupted; the demo writes a WAV file, a PNG timeline and a short summary.
 
-Three sentences are synthesised with espeak-ng and pushed into
+The pipeline is
 
     agentaudiosrc name=agent ! audio/x-raw,rate=24000,channels=1 ! wavenc ! filesink
+    agent.speech_0 ! queue ! appsink        (the voice alone, for the plot and the measurements)
 
-in espeak-ng's NATIVE format (S16LE, 22050 Hz, mono, read from its WAV header): the element
-converts any raw audio input to its output format itself, so there is no resampling pipeline in
-front of it. Sentence 1 is pushed with `push-speech-sample`, each chunk a GstSample carrying its
-own caps; sentences 2 and 3 with plain `push-speech`, after setting `speech-caps` to the same
-format. The capsfilter pins the output (and so the WAV file) to 24 kHz mono; without it the
-output would follow `speech-caps`.
+The story, in pipeline running time (about 12 s in all):
 
-Under the voice plays a 2-second ambient bed, generated here as S16LE, 44100 Hz, STEREO (the
-element downmixes and resamples it too): pushed once before PLAYING, looped
-(`background-loop`), at `background-volume` 0.3 and ducked to a quarter (`duck-volume` 0.25)
-while speech plays. The bed plays alone for a short lead-in before the first sentence and for a
-short tail after the last one; then `clear-background` fades it out and `end-of-stream` lets the
-pipeline reach EOS so that the WAV file is finalised.
+1. A "thinking" bed plays alone: 2 s of S16LE 44100 Hz STEREO, pushed once before PLAYING and
+   looped (`background-loop`), at `background-volume` 0.3. The element downmixes and resamples it.
+2. After 1 s the agent answers with two sentences synthesised by espeak-ng, pushed in espeak-ng's
+   NATIVE format (S16LE 22050 Hz mono, read from its WAV header): no resampler in front of the
+   element. A feeder thread streams them the way a streaming TTS would, in small oddly sized
+   chunks, with `max-speech-time` making its pushes block (back-pressure) once 4 s are queued
+   (enough for sentence 2 to be queued whole, and its mark placed, before the barge-in).
+   Sentence 1 is pushed with `push-speech-sample` (each chunk a GstSample with its own caps),
+   sentence 2 with plain `push-speech` after setting `speech-caps`. A `mark` follows each
+   sentence. While the voice plays, the bed is ducked to a quarter (`duck-volume` 0.25, -12 dB).
+3. Half way through sentence 2 the caller barges in: `interrupt` fades the voice out (10 ms) and
+   drops the rest; the pending mark of sentence 2 is posted at once with interrupted=TRUE and the
+   utterance's `last-audio` says interrupted=TRUE. The bed comes back up while the caller talks.
+4. The agent replies with sentence 3 (a new utterance, its own first-audio/last-audio and mark),
+   the bed plays alone for a second, `clear-background` fades it out and `end-of-stream` ends the
+   stream, so that wavenc finalises the WAV file.
 
-The speech is streamed the way a streaming TTS would: small, oddly sized chunks from a feeder
-thread, with `max-speech-time` making the pushes block (back-pressure) so the element never
-holds much more than 200 ms of speech. Half way through the second sentence the caller "barges
-in": the main loop calls `interrupt`, which drops the queued speech and wakes the blocked push
-with FLUSHING, and the feeder moves on to the third sentence.
+Every bus message carries the exact running time of what it reports; the demo collects them,
+records the voice alone from the `speech_0` request pad (so the bed is exactly the output minus
+the voice), measures the ducking, draws everything in a PNG and prints a short summary.
+--verbose also prints every bus message as it arrives.
 
-Every bus message is printed as it arrives (the element's first-audio, last-audio and mark with
-all their fields). At the end the demo measures, from the WAV file it wrote, the level of the bed
-alone, of the bed ducked under the voice and of the silence after clear-background.
-
-Run it with the Debian interpreter (it needs PyGObject) and the plugin on GST_PLUGIN_PATH:
+Run it with the Debian interpreter (it needs PyGObject, matplotlib and numpy) and the plugin on
+GST_PLUGIN_PATH, or simply `bash scripts/demo.sh`:
 
     GST_PLUGIN_PATH=$PWD/builddir/gst/agentaudio /usr/bin/python3 examples/agent_demo.py
 """
 
+from __future__ import annotations
+
 import argparse
-import array
 import math
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -46,57 +51,72 @@ import tempfile
 import threading
 import time
 import wave
+from dataclasses import dataclass, field
 
 import gi
 
 gi.require_version("Gst", "1.0")
 from gi.repository import GLib, Gst  # noqa: E402
 
-# What the element puts out, pinned by a capsfilter so that the WAV format is stable.
+try:
+    import numpy as np
+except ImportError:  # checked in main(), with a message that says what to install
+    np = None
+
+# What the element puts out, pinned by a capsfilter so that the WAV format is stable (without it
+# the output would follow speech-caps).
 OUT_RATE = 24000
-OUT_CHANNELS = 1
-OUTPUT_CAPS = f"audio/x-raw,rate={OUT_RATE},channels={OUT_CHANNELS}"
+OUTPUT_CAPS = f"audio/x-raw,rate={OUT_RATE},channels=1"
 
 MSECOND = 1_000_000
 SECOND = 1_000_000_000
 
 SENTENCES = [
-    "Hello! I am your voice agent, and this audio is streamed through GStreamer.",
-    "This second sentence is deliberately long, so that the caller can interrupt me "
-    "half way through it, exactly like a person who starts talking over an agent "
-    "that will not stop.",
-    "Sorry, you cut me off. This is the third and final sentence.",
+    "Hello! I am a voice agent, speaking through GStreamer.",
+    "Here is a long answer, which you are going to interrupt half way through, "
+    "as people often do.",
+    "Sorry, go ahead. What would you like to know?",
 ]
-INTERRUPTED_SENTENCE = 2  # 1-based, as in the mark names
+# The agent's replies, as 1-based sentence numbers: the first is cut by the caller's barge-in,
+# the second answers it.
+REPLIES = [[1, 2], [3]]
+INTERRUPTED_SENTENCE = 2
 SAMPLE_SENTENCES = {1}  # pushed with push-speech-sample; the others with push-speech
 
-# Like a streaming TTS: mostly 20 ms chunks, some that split a sample in two.
+# Like a streaming TTS: mostly 20 ms chunks (882 bytes at 22050 Hz), some odd sizes, one that
+# splits a sample in two (the element joins partial frames across pushes).
 CHUNK_SIZES = [882, 883, 441, 1437, 3, 881, 2000]
 
 # The background bed: S16LE, 44100 Hz, stereo, 2 s, played in a loop.
 BED_RATE = 44100
-BED_CHANNELS = 2
 BED_SECONDS = 2
-BED_CAPS = (
-    f"audio/x-raw,format=S16LE,layout=interleaved,rate={BED_RATE},channels={BED_CHANNELS}"
-)
+BED_CAPS = f"audio/x-raw,format=S16LE,layout=interleaved,rate={BED_RATE},channels=2"
 BACKGROUND_VOLUME = 0.3
 DUCK_VOLUME = 0.25
 
+DOCS = "docs/agentaudiosrc.md"
 
-def log(msg):
+VERBOSE = False
+
+
+def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def fmt_time(ns):
+def vlog(msg: str) -> None:
+    if VERBOSE:
+        print(msg, flush=True)
+
+
+def secs(ns: int | None, digits: int = 3) -> str:
     if ns is None:
-        return "none"
+        return "n/a"
     if ns == Gst.CLOCK_TIME_NONE:
         return "NONE"
-    return f"{ns / SECOND:.3f}s"
+    return f"{ns / SECOND:.{digits}f} s"
 
 
-def db(x):
+def db(x: float) -> float:
     return 20 * math.log10(x) if x > 0 else float("-inf")
 
 
@@ -108,7 +128,8 @@ def db(x):
 class Speech:
     """One sentence as espeak-ng wrote it: raw S16LE bytes and their format."""
 
-    def __init__(self, text, pcm, rate, channels):
+    def __init__(self, number: int, text: str, pcm: bytes, rate: int, channels: int):
+        self.number = number
         self.text = text
         self.pcm = pcm
         self.rate = rate
@@ -119,14 +140,18 @@ class Speech:
         self.caps = Gst.Caps.from_string(self.caps_string)
 
     @property
-    def bytes_per_frame(self):
+    def bytes_per_frame(self) -> int:
         return 2 * self.channels
 
-    def ns(self, n_bytes):
+    def ns(self, n_bytes: int) -> int:
         return n_bytes // self.bytes_per_frame * SECOND // self.rate
 
+    @property
+    def duration(self) -> int:
+        return self.ns(len(self.pcm))
 
-def synthesise(text, wav_path):
+
+def synthesise(number: int, text: str, wav_path: str) -> Speech:
     """Render `text` with espeak-ng and return it in espeak-ng's native format."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
@@ -137,13 +162,14 @@ def synthesise(text, wav_path):
         if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
             raise RuntimeError(f"{wav_path}: expected 16-bit PCM, got {w.getparams()}")
         # WAV PCM with 16-bit samples is little-endian signed: exactly S16LE.
-        return Speech(text, w.readframes(w.getnframes()), w.getframerate(), w.getnchannels())
+        return Speech(number, text, w.readframes(w.getnframes()), w.getframerate(),
+                      w.getnchannels())
 
 
-def render_sentences(texts):
+def render_sentences(texts: list[str]) -> list[Speech]:
     with tempfile.TemporaryDirectory(prefix="agent-demo-") as tmp:
         return [
-            synthesise(text, os.path.join(tmp, f"sentence-{i}.wav"))
+            synthesise(i, text, os.path.join(tmp, f"sentence-{i}.wav"))
             for i, text in enumerate(texts, 1)
         ]
 
@@ -153,36 +179,63 @@ def render_sentences(texts):
 # --------------------------------------------------------------------------------------
 
 
-def make_bed():
+def make_bed() -> bytes:
     """A soft two-chord pad with a slow tremolo, as S16LE 44100 Hz stereo bytes.
 
     Every frequency makes a whole number of cycles in BED_SECONDS, and the chord crossfade and
     the tremolo are periodic too, so the loop point is seamless. The crossfade keeps the power
-    constant and each note is panned (louder left or right) without changing its level in a
-    mono downmix, so the bed's level stays steady and the ducking is easy to measure.
+    constant and each note is panned without changing its level in a mono downmix, so the bed's
+    level stays steady and the ducking is easy to measure.
     """
     chord_a = [261.5, 329.5, 392.0]  # ~C major
     chord_b = [293.5, 349.0, 440.0]  # ~D minor (no note in common: the powers add)
     pans = [-0.5, 0.0, 0.5]  # per note of each chord: left ... right
-    n = BED_RATE * BED_SECONDS
-    two_pi = 2 * math.pi
-    out = array.array("h")
-    for i in range(n):
-        t = i / BED_RATE
-        theta = math.pi / 4 * (1 - math.cos(two_pi * t / BED_SECONDS))  # 0 -> pi/2 -> 0
-        wa, wb = math.cos(theta), math.sin(theta)  # equal-power crossfade A -> B -> A
-        tremolo = 1.0 + 0.1 * math.sin(two_pi * 1.0 * t)  # 1 Hz, +-0.8 dB
-        left = right = 0.0
-        for fa, fb, pan in zip(chord_a, chord_b, pans):
-            v = wa * math.sin(two_pi * fa * t) + wb * math.sin(two_pi * fb * t)
-            left += v * (1 - pan)
-            right += v * (1 + pan)
-        scale = 0.35 / 3 * tremolo * 32767
-        out.append(int(left * scale))
-        out.append(int(right * scale))
-    if sys.byteorder != "little":
-        out.byteswap()
-    return out.tobytes()
+    t = np.arange(BED_RATE * BED_SECONDS) / BED_RATE
+    theta = math.pi / 4 * (1 - np.cos(2 * math.pi * t / BED_SECONDS))  # 0 -> pi/2 -> 0
+    wa, wb = np.cos(theta), np.sin(theta)  # equal-power crossfade A -> B -> A
+    tremolo = 1.0 + 0.1 * np.sin(2 * math.pi * 1.0 * t)  # 1 Hz, +-0.8 dB
+    left = np.zeros_like(t)
+    right = np.zeros_like(t)
+    for fa, fb, pan in zip(chord_a, chord_b, pans):
+        v = wa * np.sin(2 * math.pi * fa * t) + wb * np.sin(2 * math.pi * fb * t)
+        left += v * (1 - pan)
+        right += v * (1 + pan)
+    scale = 0.35 / 3 * tremolo * 32767
+    frames = np.stack([left * scale, right * scale], axis=1)  # interleaved L R L R ...
+    return frames.astype("<i2").tobytes()
+
+
+# --------------------------------------------------------------------------------------
+# What happened: bus messages and the demo's own calls, on the running-time axis
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Event:
+    """Something that happened at a running time: an element message, EOS, or a call the demo
+    made (`kind` "call": its `time` is where it takes effect, the start of the next buffer the
+    element makes, and `clock_time` the clock's running time when it was made)."""
+
+    kind: str  # first-audio, last-audio, mark, call, eos
+    time: int  # running time, ns
+    name: str = ""  # mark name, or the call's signal name
+    interrupted: bool = False
+    duration: int = 0  # last-audio
+    dropped: int = 0  # last-audio; for calls, what interrupt/clear-background returned
+    clock_time: int | None = None
+
+
+@dataclass
+class FeederSentence:
+    """What the feeder thread did with one sentence."""
+
+    number: int
+    how: str
+    pushed: int = 0  # bytes
+    chunks: int = 0
+    blocked: int = 0  # pushes that waited for room (back-pressure)
+    mark_placed: bool = False
+    cut: bool = False
 
 
 # --------------------------------------------------------------------------------------
@@ -191,47 +244,49 @@ def make_bed():
 
 
 class AgentDemo:
-    def __init__(self, output, sentences, max_speech_time, timeout_s, lead_in_ms, tail_ms):
+    def __init__(self, output: str, sentences: list[Speech], max_speech_time: int,
+                 timeout_s: int, lead_in_ms: int, pause_ms: int, tail_ms: int):
         self.output = output
         self.sentences = sentences
         self.timeout_s = timeout_s
-        self.lead_in_s = lead_in_ms / 1000
+        self.lead_in_ms = lead_in_ms
+        self.pause_ms = pause_ms
         self.tail_ms = tail_ms
         self.loop = GLib.MainLoop()
-        self.failures = []
+        self.failures: list[str] = []
 
-        # Set by the main loop just before it interrupts; the feeder then drops the rest of
-        # the interrupted sentence, whether its blocked push returned FLUSHING or not.
-        self.barge_in = threading.Event()
-        # Set when the demo shuts the pipeline down: FLUSHING is then expected.
-        self.stopping = threading.Event()
-        self.interrupt_dropped_ns = None
-        self.interrupt_running_time = None
-        self.interrupt_scheduled = False
-        self.finish_scheduled = False
-        self.clear_dropped_ns = None
-        self.clear_running_time = None
-        self.eos_running_time = None
-
-        # Written by the feeder thread, read once it has been joined.
-        self.feeder_log = []
-        self.feeder_error = None
-        self.flushing_returns = 0
-
-        self.seen = {"first-audio": 0, "last-audio": 0, "mark": 0}
-        self.first_audio = []  # running times
-        self.last_audio = []  # running times
-        self.marks = []
-        self.first_pts = None  # PTS of the first buffer = the first sample of the WAV file
+        self.events: list[Event] = []  # in the order they arrived
         self.eos = False
 
+        # The feeder thread takes replies (lists of sentence numbers) from this queue; None
+        # ends it. Each reply has a "cancelled" event that the barge-in sets.
+        self.replies: queue.Queue = queue.Queue()
+        self.stopping = threading.Event()  # the demo is shutting the pipeline down
+        self.feeder_log: dict[int, FeederSentence] = {}  # written by the feeder only
+        self.feeder_error: Exception | None = None
+        self.reply_cancel = [threading.Event() for _ in REPLIES]
+
+        self.interrupt_scheduled = False
+        self.finish_scheduled = False
+        self.first_audio_watchdog: int | None = None
+
+        # Buffers as they leave the element: the first PTS is the WAV file's first sample, the
+        # end of the last one is where EOS happened.
+        self.first_pts: int | None = None
+        self.end_of_last_buffer: int | None = None
+        self.voice_chunks: list[tuple[int, bytes]] = []  # (pts, S16LE bytes) from speech_0
+
         self.pipeline = Gst.parse_launch(
-            f"agentaudiosrc name=agent ! {OUTPUT_CAPS} ! wavenc ! filesink name=sink"
+            f"agentaudiosrc name=agent ! {OUTPUT_CAPS} ! wavenc ! filesink name=sink "
+            # speech_0 carries the same buffers' timestamps as src, with the voice alone. As the
+            # docs ask, the request-pad branch starts with a queue.
+            "agent.speech_0 ! queue ! appsink name=voice sync=false emit-signals=true"
         )
         self.agent = self.pipeline.get_by_name("agent")
         if self.agent is None:
             raise RuntimeError("agentaudiosrc missing from the pipeline")
         self.pipeline.get_by_name("sink").set_property("location", output)
+        self.pipeline.get_by_name("voice").connect("new-sample", self.on_voice_sample)
         self.pipeline.use_clock(Gst.SystemClock.obtain())
 
         self.agent.set_property("max-speech-time", max_speech_time)
@@ -240,7 +295,7 @@ class AgentDemo:
         self.agent.set_property("background-volume", BACKGROUND_VOLUME)
         self.agent.set_property("duck-volume", DUCK_VOLUME)
 
-        self.agent.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_first_buffer)
+        self.agent.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_src_buffer)
 
         bus = self.pipeline.get_bus()
         bus.add_signal_watch()
@@ -248,117 +303,143 @@ class AgentDemo:
 
         self.feeder = threading.Thread(target=self.feed, name="tts-feeder", daemon=True)
 
-    def on_first_buffer(self, _pad, info):
-        self.first_pts = info.get_buffer().pts
-        return Gst.PadProbeReturn.REMOVE
+    # ---- streaming threads ----------------------------------------------------------
+
+    def on_src_buffer(self, _pad, info):
+        buf = info.get_buffer()
+        if self.first_pts is None:
+            self.first_pts = buf.pts
+        self.end_of_last_buffer = buf.pts + buf.duration
+        return Gst.PadProbeReturn.OK
+
+    def on_voice_sample(self, sink):
+        sample = sink.emit("pull-sample")
+        buf = sample.get_buffer()
+        ok, info = buf.map(Gst.MapFlags.READ)
+        if ok:
+            self.voice_chunks.append((buf.pts, bytes(info.data)))
+            buf.unmap(info)
+        return Gst.FlowReturn.OK
 
     # ---- feeder thread: the "TTS engine" --------------------------------------------
 
-    def push(self, n, speech, chunk):
-        buf = Gst.Buffer.new_wrapped(chunk)
-        if n in SAMPLE_SENTENCES:
-            # The sample's caps describe the bytes: speech-caps is not consulted.
-            return self.agent.emit("push-speech-sample", Gst.Sample.new(buf, speech.caps, None, None))
-        return self.agent.emit("push-speech", buf)
-
     def feed(self):
         try:
-            self._feed()
-        except Exception as exc:  # reported by the main thread after join
+            while True:
+                reply = self.replies.get()
+                if reply is None or self.stopping.is_set():
+                    return
+                index, numbers = reply
+                self.feed_reply(numbers, self.reply_cancel[index])
+        except Exception as exc:  # reported by the main loop
             self.feeder_error = exc
-        finally:
-            GLib.idle_add(self.on_feeder_done)
+            GLib.idle_add(self.on_feeder_error)
 
-    def _feed(self):
-        # The bed plays alone for the lead-in, as while the agent "thinks".
-        if self.stopping.wait(self.lead_in_s):
-            return
-        for n, speech in enumerate(self.sentences, 1):
-            how = "push-speech-sample"
-            if n not in SAMPLE_SENTENCES:
-                how = "push-speech"
+    def feed_reply(self, numbers: list[int], cancel: threading.Event):
+        for n in numbers:
+            speech = self.sentences[n - 1]
+            how = "push-speech-sample" if n in SAMPLE_SENTENCES else "push-speech"
+            record = self.feeder_log[n] = FeederSentence(n, how)
+            if how == "push-speech":
                 # Plain push-speech takes its format from speech-caps, which applies to the
                 # data pushed after the change (the element is PLAYING by now).
                 if not self.agent.get_property("speech-caps").is_equal(speech.caps):
                     self.agent.set_property("speech-caps", speech.caps)
             pcm = speech.pcm
-            pos = 0
-            n_chunks = 0
-            cut = False
-            while pos < len(pcm):
-                # Almost always the interrupt finds this thread blocked in push-speech and
-                # the push returns FLUSHING; this check covers the instant between two pushes.
-                if n == INTERRUPTED_SENTENCE and self.barge_in.is_set():
-                    cut = True
-                    break
-                size = CHUNK_SIZES[n_chunks % len(CHUNK_SIZES)]
-                n_chunks += 1
-                chunk = pcm[pos : pos + size]
-                ret = self.push(n, speech, chunk)
+            while record.pushed < len(pcm):
+                if cancel.is_set():
+                    record.cut = True
+                    return
+                size = CHUNK_SIZES[record.chunks % len(CHUNK_SIZES)]
+                chunk = pcm[record.pushed : record.pushed + size]
+                record.chunks += 1
+                buf = Gst.Buffer.new_wrapped(chunk)
+                started = time.monotonic()
+                if how == "push-speech-sample":
+                    # The sample's caps describe the bytes: speech-caps is not consulted.
+                    ret = self.agent.emit(
+                        "push-speech-sample", Gst.Sample.new(buf, speech.caps, None, None)
+                    )
+                else:
+                    ret = self.agent.emit("push-speech", buf)
+                if time.monotonic() - started > 0.005:
+                    record.blocked += 1  # max-speech-time made it wait for room
                 if ret == Gst.FlowReturn.OK:
-                    pos += len(chunk)
+                    record.pushed += len(chunk)
+                    if cancel.is_set():
+                        # This push may have begun just after the barge-in's interrupt
+                        # returned, and then it was queued: drop it as well.
+                        self.agent.emit("interrupt")
+                        record.cut = True
+                        return
                     continue
                 if self.stopping.is_set():
-                    return  # the demo is shutting the pipeline down
-                if (
-                    ret == Gst.FlowReturn.FLUSHING
-                    and n == INTERRUPTED_SENTENCE
-                    and self.barge_in.is_set()
-                ):
-                    # The interrupt woke this blocked push: the chunk was not queued.
-                    self.flushing_returns += 1
-                    cut = True
-                    break
+                    return
+                if ret == Gst.FlowReturn.FLUSHING and cancel.is_set():
+                    # The interrupt woke this push, blocked by max-speech-time: not queued.
+                    record.cut = True
+                    return
                 raise RuntimeError(f"{how} returned {ret.value_nick} in sentence {n}")
-            if cut:
-                self.feeder_log.append(
-                    f"sentence-{n} ({how}): cut by the interrupt after "
-                    f"{fmt_time(speech.ns(pos))} of {fmt_time(speech.ns(len(pcm)))} pushed; "
-                    f"{fmt_time(speech.ns(len(pcm) - pos))} never pushed"
-                )
-                continue
+            # After the sentence's last byte: its mark message says when the caller has heard
+            # the whole sentence (or, with interrupted=TRUE, that they never will).
             self.agent.emit("mark", f"sentence-{n}")
-            self.feeder_log.append(
-                f"sentence-{n} ({how}, {speech.rate} Hz x {speech.channels}): "
-                f"{fmt_time(speech.ns(len(pcm)))} pushed in {n_chunks} chunks, mark placed"
-            )
-        # The main loop ends the stream once the last mark has played (see finish()).
+            record.mark_placed = True
 
-    # ---- main loop ------------------------------------------------------------------
+    # ---- main loop: the agent's logic -----------------------------------------------
 
-    def running_time(self):
+    def running_time(self) -> int | None:
         clock = self.pipeline.get_clock()
         if clock is None:
             return None
         return clock.get_time() - self.pipeline.get_base_time()
 
-    def schedule_interrupt(self, sentence_start_rt):
-        """Interrupt when half of the interrupted sentence has played."""
+    def call(self, signal_name: str) -> Event:
+        """Records a call the demo is about to make.
+
+        The calls take effect in the next buffer the element makes, which starts where the last
+        one ended. That is normally a few ms after the clock's time, but when the machine is
+        busy the streaming thread can run behind the clock (it then catches up): the buffer is
+        the better time to draw the call at.
+        """
+        clock_time = self.running_time() or 0
+        ev = Event("call", self.end_of_last_buffer or clock_time, signal_name,
+                   clock_time=clock_time)
+        self.events.append(ev)
+        return ev
+
+    def start_reply(self, index: int):
+        vlog(f"  demo: reply {index + 1} (sentences {REPLIES[index]}) at "
+             f"{secs(self.running_time())}")
+        self.replies.put((index, REPLIES[index]))
+        if index == 0:
+            self.first_audio_watchdog = GLib.timeout_add(3000, self.on_no_first_audio)
+        return GLib.SOURCE_REMOVE
+
+    def on_no_first_audio(self):
+        self.first_audio_watchdog = None
+        self.fail("no first-audio message within 3 s of the first push-speech")
+        return GLib.SOURCE_REMOVE
+
+    def schedule_interrupt(self, sentence_start: int):
+        """Barge in when half of the interrupted sentence has played."""
         if self.interrupt_scheduled:
             return
         self.interrupt_scheduled = True
-        speech = self.sentences[INTERRUPTED_SENTENCE - 1]
-        half = speech.ns(len(speech.pcm)) // 2
-        target = sentence_start_rt + half
-        now = self.running_time()
-        if now is None:
-            now = sentence_start_rt
+        target = sentence_start + self.sentences[INTERRUPTED_SENTENCE - 1].duration // 2
+        now = self.running_time() or sentence_start
         delay_ms = max(0, (target - now) // MSECOND)
-        log(
-            f"  demo: sentence-{INTERRUPTED_SENTENCE} starts at {fmt_time(sentence_start_rt)}; "
-            f"barging in at {fmt_time(target)} (in {delay_ms} ms)"
-        )
+        vlog(f"  demo: sentence-{INTERRUPTED_SENTENCE} starts at {secs(sentence_start)}; "
+             f"barging in at {secs(target)} (in {delay_ms} ms)")
         GLib.timeout_add(delay_ms, self.do_interrupt)
 
     def do_interrupt(self):
-        self.barge_in.set()
-        self.interrupt_running_time = self.running_time()
-        self.interrupt_dropped_ns = self.agent.emit("interrupt")
-        log(
-            f"  demo: interrupt at {fmt_time(self.interrupt_running_time)} -> "
-            f"dropped {self.interrupt_dropped_ns} ns ({fmt_time(self.interrupt_dropped_ns)}) "
-            "of queued speech"
-        )
+        self.reply_cancel[0].set()  # the feeder abandons the rest of reply 1, if any
+        ev = self.call("interrupt")
+        ev.dropped = self.agent.emit("interrupt")
+        vlog(f"  demo: interrupt at {secs(ev.time)} -> dropped {secs(ev.dropped)} of queued "
+             "speech")
+        # The caller talks for a moment; then the agent answers.
+        GLib.timeout_add(self.pause_ms, self.start_reply, 1)
         return GLib.SOURCE_REMOVE
 
     def schedule_finish(self):
@@ -366,32 +447,30 @@ class AgentDemo:
         if self.finish_scheduled:
             return
         self.finish_scheduled = True
-        log(f"  demo: last sentence played; the bed plays alone for {self.tail_ms} ms")
+        self.replies.put(None)  # the feeder has nothing more to say
+        vlog(f"  demo: last sentence played; the bed plays alone for {self.tail_ms} ms")
         GLib.timeout_add(self.tail_ms, self.do_clear_background)
 
     def do_clear_background(self):
-        queued = self.agent.get_property("queued-background-time")
-        self.clear_running_time = self.running_time()
-        self.clear_dropped_ns = self.agent.emit("clear-background")
-        log(
-            f"  demo: clear-background at {fmt_time(self.clear_running_time)} -> returned "
-            f"{self.clear_dropped_ns} ns ({fmt_time(self.clear_dropped_ns)}) dropped "
-            f"(queued-background-time was {fmt_time(queued)}: the rest of the current loop)"
-        )
-        # Let the fade-out and a little silence reach the file before ending the stream.
+        ev = self.call("clear-background")
+        ev.dropped = self.agent.emit("clear-background")
+        vlog(f"  demo: clear-background at {secs(ev.time)} -> {secs(ev.dropped)} of the "
+             "current loop dropped")
+        # end-of-stream does not wait for the background: let the fade-out and a little
+        # silence reach the file first.
         GLib.timeout_add(200, self.do_end_of_stream)
         return GLib.SOURCE_REMOVE
 
     def do_end_of_stream(self):
+        ev = self.call("end-of-stream")
         ret = self.agent.emit("end-of-stream")
-        log(f"  demo: end-of-stream at {fmt_time(self.running_time())} -> {ret.value_nick}")
+        vlog(f"  demo: end-of-stream at {secs(ev.time)} -> {ret.value_nick}")
         if ret != Gst.FlowReturn.OK:
             self.fail(f"end-of-stream returned {ret.value_nick}")
         return GLib.SOURCE_REMOVE
 
-    def on_feeder_done(self):
-        if self.feeder_error is not None:
-            self.fail(f"feeder: {self.feeder_error}")
+    def on_feeder_error(self):
+        self.fail(f"feeder thread: {self.feeder_error}")
         return GLib.SOURCE_REMOVE
 
     def on_timeout(self):
@@ -404,70 +483,82 @@ class AgentDemo:
         self.fail("interrupted by SIGINT")
         return GLib.SOURCE_REMOVE
 
-    def fail(self, why):
-        log(f"  demo: stopping: {why}")
+    def fail(self, why: str):
+        vlog(f"  demo: stopping: {why}")
         self.failures.append(why)
         self.loop.quit()
 
+    # ---- the bus ----------------------------------------------------------------------
+
     @staticmethod
-    def describe_structure(s):
+    def describe_structure(s) -> str:
         parts = []
         for i in range(s.n_fields()):
             name = s.nth_field_name(i)
             value = s.get_value(name)
             if name in ("running-time", "duration", "dropped"):
-                parts.append(f"{name}={fmt_time(value)}")
+                parts.append(f"{name}={secs(value)}")
             else:
                 parts.append(f"{name}={value}")
         return f"{s.get_name():<11} " + " ".join(parts)
+
+    def on_element_message(self, s):
+        name = s.get_name()
+        if name not in ("first-audio", "last-audio", "mark"):
+            return
+        ev = Event(name, s.get_value("running-time"))
+        if name == "last-audio":
+            ev.duration = s.get_value("duration")
+            ev.dropped = s.get_value("dropped")
+            ev.interrupted = s.get_value("interrupted")
+        elif name == "mark":
+            ev.name = s.get_string("name")
+            ev.interrupted = s.get_value("interrupted")
+        self.events.append(ev)
+
+        if name == "first-audio" and self.first_audio_watchdog is not None:
+            GLib.source_remove(self.first_audio_watchdog)
+            self.first_audio_watchdog = None
+        if name == "mark" and not ev.interrupted:
+            if ev.name == f"sentence-{INTERRUPTED_SENTENCE - 1}":
+                self.schedule_interrupt(ev.time)
+            if ev.name == f"sentence-{len(self.sentences)}":
+                self.schedule_finish()
 
     def on_message(self, _bus, msg):
         t = msg.type
         src_name = msg.src.get_name() if msg.src else "?"
         if t == Gst.MessageType.ELEMENT and msg.src == self.agent:
             s = msg.get_structure()
-            name = s.get_name()
-            log(f"  bus: {self.describe_structure(s)}")
-            if name in self.seen:
-                self.seen[name] += 1
-            if name == "first-audio":
-                self.first_audio.append(s.get_value("running-time"))
-            elif name == "last-audio":
-                self.last_audio.append(s.get_value("running-time"))
-            elif name == "mark":
-                mark = s.get_string("name")
-                self.marks.append((mark, s.get_value("running-time"), s.get_value("interrupted")))
-                if mark == f"sentence-{INTERRUPTED_SENTENCE - 1}":
-                    self.schedule_interrupt(s.get_value("running-time"))
-                if mark == f"sentence-{len(self.sentences)}":
-                    self.schedule_finish()
+            vlog(f"  bus: {self.describe_structure(s)}")
+            self.on_element_message(s)
         elif t == Gst.MessageType.ERROR:
             err, dbg = msg.parse_error()
-            self.fail(f"error from {src_name}: {err.message}\n  debug: {dbg}")
+            self.fail(f"error from {src_name}: {err.message} ({dbg})")
         elif t == Gst.MessageType.WARNING:
             err, dbg = msg.parse_warning()
             log(f"  bus: WARNING from {src_name}: {err.message} ({dbg})")
         elif t == Gst.MessageType.EOS:
-            self.eos_running_time = self.running_time()
-            log(f"  bus: EOS at running time {fmt_time(self.eos_running_time)}")
+            # EOS carries no running time; it happened where the last buffer ended.
+            when = self.end_of_last_buffer or self.running_time() or 0
+            self.events.append(Event("eos", when))
+            vlog(f"  bus: EOS (the last buffer ended at {secs(when)})")
             self.eos = True
             self.loop.quit()
-        elif t == Gst.MessageType.STATE_CHANGED:
-            if msg.src == self.pipeline:  # every element posts these; the pipeline's suffice
-                old, new, _pending = msg.parse_state_changed()
-                log(
-                    f"  bus: state-changed {src_name}: {old.value_nick} -> {new.value_nick}"
-                )
-        else:
-            # stream-status, stream-start, new-clock, latency, async-done, element messages
-            # of other elements, ...: type, source and fields, whatever they are.
-            s = msg.get_structure()
-            fields = f" {s.to_string()}" if s is not None else ""
-            names = Gst.MessageType.get_name(t)
-            log(f"  bus: {names} from {src_name}{fields}")
+        elif VERBOSE:
+            if t == Gst.MessageType.STATE_CHANGED:
+                if msg.src == self.pipeline:  # every element posts these; the pipeline's do
+                    old, new, _pending = msg.parse_state_changed()
+                    log(f"  bus: state-changed {src_name}: {old.value_nick} -> {new.value_nick}")
+            elif t != Gst.MessageType.STREAM_STATUS:
+                s = msg.get_structure()
+                fields = f" {s.to_string()}" if s is not None else ""
+                log(f"  bus: {Gst.MessageType.get_name(t)} from {src_name}{fields}")
         return True
 
-    def run(self, bed):
+    # ---- running it -----------------------------------------------------------------
+
+    def run(self, bed: bytes) -> float:
         self.timeout_id = GLib.timeout_add_seconds(self.timeout_s, self.on_timeout)
         self.sigint_id = GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, self.on_sigint)
         started = time.monotonic()
@@ -481,13 +572,16 @@ class AgentDemo:
         if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
             self.fail("the pipeline refused to go to PLAYING")
         else:
+            # The bed plays alone for the lead-in, as while the agent "thinks".
+            GLib.timeout_add(self.lead_in_ms, self.start_reply, 0)
             self.loop.run()
         wall = time.monotonic() - started
-        for source_id in (self.timeout_id, self.sigint_id):
+        for source_id in (self.timeout_id, self.sigint_id, self.first_audio_watchdog):
             if source_id is not None:
                 GLib.source_remove(source_id)
 
         self.stopping.set()
+        self.replies.put(None)
         bus = self.pipeline.get_bus()
         bus.remove_signal_watch()
         if not self.eos:
@@ -498,221 +592,579 @@ class AgentDemo:
         if self.feeder.is_alive():
             self.failures.append("the feeder thread did not finish")
         if self.feeder_error is not None and not any("feeder" in f for f in self.failures):
-            self.failures.append(f"feeder: {self.feeder_error}")
+            self.failures.append(f"feeder thread: {self.feeder_error}")
         return wall
 
     def finalise_after_failure(self, bus):
         """Stopped early: still send EOS through so that wavenc writes a valid header."""
         self.pipeline.send_event(Gst.Event.new_eos())
-        msg = bus.timed_pop_filtered(
-            2 * SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR
-        )
+        msg = bus.timed_pop_filtered(2 * SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
         if msg is None or msg.type != Gst.MessageType.EOS:
             log("  demo: the WAV file could not be finalised")
 
-    def check(self):
-        """What a successful run must have shown."""
-        if not self.eos:
-            self.failures.append("no EOS")
-        if self.seen["first-audio"] == 0:
-            self.failures.append("no first-audio message")
-        if self.interrupt_dropped_ns is None:
-            self.failures.append("the interrupt never happened (no mark for the sentence before)")
-        elif self.interrupt_dropped_ns == 0:
-            self.failures.append("interrupt returned 0 ns dropped")
-        if self.clear_dropped_ns is None:
-            self.failures.append("clear-background was never called")
-        names = [m[0] for m in self.marks]
-        for n in range(1, len(self.sentences) + 1):
-            if n != INTERRUPTED_SENTENCE and f"sentence-{n}" not in names:
-                self.failures.append(f"no mark message for sentence-{n}")
+    # ---- queries on what was collected ----------------------------------------------
+
+    def of_kind(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.kind == kind]
+
+    def mark(self, n: int) -> Event | None:
+        return next((e for e in self.of_kind("mark") if e.name == f"sentence-{n}"), None)
+
+    def call_event(self, name: str) -> Event | None:
+        return next((e for e in self.of_kind("call") if e.name == name), None)
 
 
 # --------------------------------------------------------------------------------------
-# Checking the result
+# Analysis: sentences on the timeline, and the levels in the output
 # --------------------------------------------------------------------------------------
 
 
-def read_wav(path):
-    try:
-        with wave.open(path, "rb") as w:
-            rate, channels = w.getframerate(), w.getnchannels()
-            samples = array.array("h", w.readframes(w.getnframes()))
-    except (OSError, wave.Error, EOFError) as exc:
-        return None, str(exc), None
-    if sys.byteorder != "little":
-        samples.byteswap()
-    return samples, rate, channels
+@dataclass
+class SentenceSpan:
+    number: int
+    start: int | None = None  # running time, ns
+    end: int | None = None
+    length: int = 0  # the whole sentence as synthesised
+    cut: bool = False
+
+    @property
+    def played(self) -> int | None:
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
 
 
-def rms(samples, windows, rate, t0):
-    """RMS (0..1) of mono `samples` over [start, end) running-time windows; t0 = sample 0."""
-    total, count = 0.0, 0
+@dataclass
+class Analysis:
+    spans: list[SentenceSpan] = field(default_factory=list)
+    out: "np.ndarray | None" = None  # the WAV, float -1..1
+    voice: "np.ndarray | None" = None  # speech_0, aligned with `out`
+    t0: int = 0  # running time of out[0]
+    bed_alone: float | None = None  # RMS, 0..1
+    bed_ducked: float | None = None
+    bed_after_clear: float | None = None
+    wav_seconds: float = 0.0
+
+
+def sentence_spans(demo: AgentDemo) -> list[SentenceSpan]:
+    """Where each sentence played, from the bus messages alone.
+
+    The sentences of a reply play back to back, so a sentence starts where the previous one's
+    mark is; the first of a reply starts at the utterance's first-audio. A sentence ends at its
+    mark, or, when cut, where the interrupted utterance's last-audio says the voice stopped.
+    """
+    firsts = demo.of_kind("first-audio")
+    lasts = demo.of_kind("last-audio")
+    spans = []
+    for reply_index, numbers in enumerate(REPLIES):
+        start = firsts[reply_index].time if reply_index < len(firsts) else None
+        for n in numbers:
+            span = SentenceSpan(n, start=start, length=demo.sentences[n - 1].duration)
+            mark = demo.mark(n)
+            if mark is not None and not mark.interrupted:
+                span.end = mark.time
+            else:
+                span.cut = True
+                if reply_index < len(lasts) and lasts[reply_index].interrupted:
+                    span.end = lasts[reply_index].time
+            spans.append(span)
+            start = span.end
+            if span.cut:
+                break
+    return spans
+
+
+def read_wav(path: str):
+    with wave.open(path, "rb") as w:
+        if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (OUT_RATE, 1, 2):
+            raise RuntimeError(f"{path}: unexpected format {w.getparams()}")
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int32)
+
+
+def voice_signal(demo: AgentDemo, n: int) -> np.ndarray:
+    """The speech_0 recording as an array aligned sample for sample with the WAV file."""
+    voice = np.zeros(n, dtype=np.int32)
+    for pts, data in sorted(demo.voice_chunks, key=lambda c: c[0]):
+        a = round((pts - demo.first_pts) * OUT_RATE / SECOND)
+        chunk = np.frombuffer(data, dtype="<i2").astype(np.int32)
+        if 0 <= a < n:
+            voice[a : a + len(chunk)] = chunk[: n - a]
+    return voice
+
+
+def rms_over(x: np.ndarray, t0: int, windows: list[tuple[int, int]]) -> float | None:
+    """RMS (0..1 of full scale) of `x` over [start, end) running-time windows."""
+    parts = []
     for start, end in windows:
-        a = max(0, (start - t0) * rate // SECOND)
-        b = min(len(samples), (end - t0) * rate // SECOND)
-        for x in samples[a:b]:
-            total += x * x
-        count += max(0, b - a)
-    if count == 0:
-        return None, 0
-    return math.sqrt(total / count) / 32768, count * SECOND // rate
+        a = max(0, (start - t0) * OUT_RATE // SECOND)
+        b = min(len(x), (end - t0) * OUT_RATE // SECOND)
+        if b > a:
+            parts.append(x[a:b].astype(np.float64))
+    if not parts:
+        return None
+    joined = np.concatenate(parts)
+    return float(np.sqrt(np.mean(joined * joined))) / 32768
 
 
-def speech_gaps(speech, min_ns=60 * MSECOND, margin=20 * MSECOND):
-    """Stretches inside a sentence where espeak-ng wrote digital silence, as [start, end)
-    offsets in ns from the sentence's start, shrunk by `margin` (resampler ringing)."""
-    frame = speech.bytes_per_frame
-    data = speech.pcm
-    n_frames = len(data) // frame
-    silent = bytes(frame)
-    gaps, start = [], None
-    for i in range(n_frames + 1):
-        is_zero = i < n_frames and data[i * frame : (i + 1) * frame] == silent
-        if is_zero and start is None:
-            start = i
-        elif not is_zero and start is not None:
-            a, b = start * SECOND // speech.rate, i * SECOND // speech.rate
-            if b - a >= min_ns and i < n_frames:  # not the trailing silence
-                gaps.append((a + margin, b - margin))
-            start = None
-    return gaps
+def analyse(demo: AgentDemo) -> Analysis:
+    result = Analysis(spans=sentence_spans(demo))
+    if not demo.eos or demo.first_pts is None:
+        return result
+    out = read_wav(demo.output)
+    voice = voice_signal(demo, len(out))
+    # The element adds the bed under the voice (rounded, saturated): with no clipping the
+    # output minus the voice IS the bed as it was mixed, gain and ducking included.
+    bed = out - voice
+    result.out, result.voice, result.t0 = out / 32768, voice / 32768, demo.first_pts
+    result.wav_seconds = len(out) / OUT_RATE
+
+    ms = MSECOND
+    firsts, lasts = demo.of_kind("first-audio"), demo.of_kind("last-audio")
+    clear = demo.call_event("clear-background")
+    eos = demo.of_kind("eos")
+    if len(firsts) < len(REPLIES) or len(lasts) < len(REPLIES) or clear is None or not eos:
+        return result
+    # Stay clear of the one-buffer gain ramps (20 ms) at the edges of each stretch.
+    alone = [(result.t0 + 50 * ms, firsts[0].time - 30 * ms)]
+    alone += [(lasts[i].time + 50 * ms, firsts[i + 1].time - 30 * ms)
+              for i in range(len(REPLIES) - 1)]
+    alone += [(lasts[-1].time + 50 * ms, clear.time - 30 * ms)]
+    ducked = [(f.time + 50 * ms, l.time - 30 * ms) for f, l in zip(firsts, lasts)]
+    result.bed_alone = rms_over(bed, result.t0, alone)
+    result.bed_ducked = rms_over(bed, result.t0, ducked)
+    result.bed_after_clear = rms_over(bed, result.t0, [(clear.time + 60 * ms, eos[0].time)])
+    return result
 
 
-def measure_levels(demo, samples, rate):
-    """Levels in the WAV file: the bed alone, the bed ducked under the voice, and after
-    clear-background. Returns printable lines and the failures it found."""
-    if demo.first_pts is None or not demo.first_audio or not demo.last_audio:
-        return ["levels: not measured (missing timestamps)"], []
-    t0 = demo.first_pts
-    ms20, ms50 = 20 * MSECOND, 50 * MSECOND
-    # Sentence 1 starts with the first first-audio; its silent gaps still count as speech for
-    # the element (queued speech is playing), so there the file holds the ducked bed alone.
-    s1_start = demo.first_audio[0]
-    windows = {
-        "bed alone, lead-in": [(t0 + ms50, demo.first_audio[0] - ms20)],
-        "bed ducked (speech gaps)": [
-            (s1_start + a, s1_start + b) for a, b in speech_gaps(demo.sentences[0])
-        ],
-        "speech over ducked bed": [(demo.first_audio[0], demo.last_audio[0])],
-        "bed alone, tail": [(demo.last_audio[-1] + ms50, (demo.clear_running_time or 0) - ms20)],
-        "after clear-background": [
-            ((demo.clear_running_time or 0) + 3 * ms20, (demo.eos_running_time or 0) - ms50)
-        ],
-    }
-    levels, lines = {}, []
-    for name, w in windows.items():
-        level, span = rms(samples, w, rate, t0)
-        levels[name] = level
-        shown = "n/a" if level is None else f"{db(level):6.1f} dBFS"
-        lines.append(f"  {name:<26} {shown}  over {fmt_time(span)}")
+def check(demo: AgentDemo, result: Analysis) -> list[str]:
+    """What a successful run must have shown; returns the failures."""
     failures = []
-    alone = [levels["bed alone, lead-in"], levels["bed alone, tail"]]
-    ducked = levels["bed ducked (speech gaps)"]
-    if None in alone or ducked is None:
-        failures.append("levels: a measuring window was empty")
-        return lines, failures
-    bed = (alone[0] + alone[1]) / 2
-    lines.append(
-        f"  ducking: {db(ducked) - db(bed):+.1f} dB (duck-volume {DUCK_VOLUME} = "
-        f"{db(DUCK_VOLUME):+.1f} dB)"
+    if not demo.eos:
+        failures.append("the stream never reached EOS")
+    firsts, lasts = demo.of_kind("first-audio"), demo.of_kind("last-audio")
+    if not firsts:
+        if not any("first-audio" in f for f in demo.failures):
+            failures.append("no first-audio message: the element never played speech")
+    elif len(firsts) != len(REPLIES) or len(lasts) != len(REPLIES):
+        failures.append(f"expected {len(REPLIES)} utterances, got {len(firsts)} first-audio "
+                        f"and {len(lasts)} last-audio messages")
+    elif not lasts[0].interrupted or lasts[1].interrupted:
+        failures.append("last-audio: expected interrupted=True for the first utterance only, "
+                        f"got {[e.interrupted for e in lasts]}")
+    interrupt = demo.call_event("interrupt")
+    if interrupt is None:
+        failures.append("the interrupt never happened (no mark for the sentence before it)")
+    elif interrupt.dropped == 0:
+        failures.append("interrupt returned 0 ns dropped")
+    if demo.call_event("clear-background") is None and demo.eos:
+        failures.append("clear-background was never called")
+    for n, record in sorted(demo.feeder_log.items()):
+        mark = demo.mark(n)
+        if record.mark_placed and mark is None:
+            failures.append(f"mark sentence-{n} was placed but no mark message came")
+        elif mark is not None and mark.interrupted != (n == INTERRUPTED_SENTENCE):
+            failures.append(f"mark sentence-{n}: interrupted={mark.interrupted}")
+    for span in result.spans:
+        if span.played is None:
+            failures.append(f"sentence {span.number}: no start or end in the bus messages")
+        # Within 2 ms: a sentence's mark can land up to a resampler's few held-back frames
+        # (about 1.5 ms at 22050 -> 24000 Hz) before the end of its speech.
+        elif not span.cut and abs(span.played - span.length) > 2 * MSECOND:
+            failures.append(f"sentence {span.number} played {secs(span.played)}, but it is "
+                            f"{secs(span.length)} long")
+    if result.bed_alone is not None and result.bed_ducked is not None:
+        ducking = db(result.bed_ducked) - db(result.bed_alone)
+        if db(result.bed_alone) < -50:
+            failures.append(f"the bed is not audible on its own ({db(result.bed_alone):.1f} dBFS)")
+        elif abs(ducking - db(DUCK_VOLUME)) > 1.0:
+            failures.append(f"the bed under speech is {ducking:+.1f} dB from the bed alone, "
+                            f"expected {db(DUCK_VOLUME):+.1f} dB (duck-volume {DUCK_VOLUME})")
+    elif demo.eos:
+        failures.append("the bed's levels could not be measured")
+    if result.bed_after_clear is not None and result.bed_after_clear > 0.0005:
+        failures.append("the bed is still audible after clear-background "
+                        f"({db(result.bed_after_clear):.1f} dBFS)")
+    return failures
+
+
+# --------------------------------------------------------------------------------------
+# The picture
+# --------------------------------------------------------------------------------------
+
+EVENT_STYLE = {
+    # kind: (colour, line style, legend text)
+    "first-audio": ("#2e7d32", "-", "first-audio (bus)"),
+    "last-audio": ("#c62828", "-", "last-audio (bus)"),
+    "mark": ("#6a1b9a", "-", "mark (bus)"),
+    "call": ("#424242", "--", "the demo calls a signal"),
+    "eos": ("#000000", ":", "EOS (bus)"),
+}
+SENTENCE_COLOURS = ["#ffe0b2", "#ffccbc", "#dcedc8"]
+BED_COLOUR = "#00838f"
+
+
+def event_label(ev: Event) -> str:
+    if ev.kind == "last-audio":
+        how = "interrupted, " if ev.interrupted else ""
+        return f"last-audio ({how}{ev.duration / SECOND:.2f} s)"
+    if ev.kind == "mark":
+        return f"mark {ev.name}" + (" (interrupted)" if ev.interrupted else "")
+    if ev.kind == "call":
+        if ev.name == "interrupt":
+            return f"interrupt(): {ev.dropped / SECOND:.2f} s dropped"
+        return f"{ev.name}()"
+    if ev.kind == "eos":
+        return "EOS"
+    return ev.kind
+
+
+def envelope(x: np.ndarray, t0: int, bin_ms: float = 5.0):
+    """Min/max per bin: a waveform of any length drawn with a few thousand points."""
+    step = max(1, int(OUT_RATE * bin_ms / 1000))
+    n = len(x) // step * step
+    bins = x[:n].reshape(-1, step)
+    t = t0 / SECOND + (np.arange(len(bins)) * step + step / 2) / OUT_RATE
+    return t, bins.min(axis=1), bins.max(axis=1)
+
+
+def level_db(x: np.ndarray, t0: int, window_ms: float = 20.0, floor: float = -70.0):
+    """RMS level in dBFS per window (the element's buffers are 20 ms)."""
+    step = int(OUT_RATE * window_ms / 1000)
+    n = len(x) // step * step
+    bins = x[:n].reshape(-1, step)
+    rms = np.sqrt(np.mean(bins * bins, axis=1))
+    with np.errstate(divide="ignore"):
+        level = np.maximum(20 * np.log10(rms), floor)
+    t = t0 / SECOND + (np.arange(len(bins)) * step + step / 2) / OUT_RATE
+    return t, level
+
+
+def place_labels(ax, fig, items: list[tuple[float, str, str]], rows: int) -> list[float]:
+    """Put each (x, text, colour) label in the lowest row where it does not overlap a label
+    already there (labels that would run past the right edge end at their x instead of
+    starting there); returns the height (axes fraction) of each label's row."""
+    renderer = fig.canvas.get_renderer()
+    right_edge = ax.get_window_extent(renderer).x1
+    placed: list[list] = [[] for _ in range(rows)]
+    ys = [0.06 + i * (0.9 / rows) for i in range(rows)]
+
+    def make(x, y, text, colour):
+        label = ax.text(x, y, f" {text} ", fontsize=7.5, color=colour, ha="left",
+                        va="bottom", transform=ax.get_xaxis_transform(), clip_on=False)
+        if label.get_window_extent(renderer).x1 > right_edge:
+            label.set_horizontalalignment("right")
+        return label
+
+    heights = []
+    for x, text, colour in items:
+        for row in range(rows):
+            label = make(x, ys[row], text, colour)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed[row]):
+                placed[row].append(box)
+                heights.append(ys[row])
+                break
+            label.remove()
+        else:  # every row is taken here: accept an overlap in the top row
+            make(x, ys[-1], text, colour)
+            heights.append(ys[-1])
+    return heights
+
+
+def plot(demo: AgentDemo, result: Analysis, path: str):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render straight to the PNG
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    t0 = result.t0
+    events = sorted(demo.events, key=lambda e: e.time)
+    t_end = max(result.wav_seconds + t0 / SECOND, max(e.time for e in events) / SECOND)
+
+    fig, (ax_ev, ax_out, ax_sp, ax_bed) = plt.subplots(
+        4, 1, figsize=(12, 6.6), sharex=True,
+        gridspec_kw={"height_ratios": [1.3, 1.9, 1.2, 1.2], "hspace": 0.1},
     )
-    if bed < 0.003:
-        failures.append(f"the bed is not audible on its own ({db(bed):.1f} dBFS)")
-    if abs(db(ducked) - db(bed) - db(DUCK_VOLUME)) > 2.0:
-        failures.append(
-            f"the bed under speech is {db(ducked) - db(bed):+.1f} dB from the bed alone, "
-            f"expected about {db(DUCK_VOLUME):+.1f} dB"
-        )
-    after = levels["after clear-background"]
-    if after is not None and after > 0.001:
-        failures.append(f"the bed is still audible after clear-background ({db(after):.1f} dBFS)")
-    return lines, failures
+    fig.subplots_adjust(left=0.075, right=0.985, top=0.93, bottom=0.15)
+    fig.suptitle("agentaudiosrc demo: espeak-ng speech over a ducked, looped bed; "
+                 "the caller barges in during sentence 2", fontsize=11)
+
+    # Output: what the src pad played (the WAV file).
+    t, lo, hi = envelope(result.out, t0)
+    ax_out.fill_between(t, lo, hi, color="#1565c0", lw=0, label="output (src)")
+    ax_out.set_ylim(-1, 1)
+    ax_out.set_ylabel("output\n(src, WAV)", fontsize=8.5)
+
+    # Speech: the voice alone, from speech_0, and each sentence's span from the bus messages.
+    t, lo, hi = envelope(result.voice, t0)
+    ax_sp.fill_between(t, lo, hi, color="#e65100", lw=0)
+    ax_sp.set_ylim(-1, 1)
+    ax_sp.set_ylabel("speech\n(speech_0)", fontsize=8.5)
+    for span in result.spans:
+        if span.start is None or span.end is None:
+            continue
+        a, b = span.start / SECOND, span.end / SECOND
+        ax_sp.axvspan(a, b, color=SENTENCE_COLOURS[(span.number - 1) % 3], zorder=0)
+        text = f"sentence {span.number}: {span.played / SECOND:.2f} s"
+        if span.cut:
+            text += f" of {span.length / SECOND:.2f} s"
+        ax_sp.text(a + 0.04, 0.93, text, fontsize=7.5, va="top",
+                   transform=ax_sp.get_xaxis_transform())
+        if span.cut:
+            # What the interrupt kept from being heard, drawn where it would have played.
+            missing = (span.length - span.played) / SECOND
+            ax_sp.add_patch(plt.Rectangle((b, -0.95), missing, 0.35, fill=False, hatch="////",
+                                          edgecolor="#9e9e9e", lw=0.6))
+            ax_sp.text(b + 0.04, -0.55, f"never played: {missing:.2f} s", fontsize=7.5,
+                       color="#616161", va="bottom")
+    interrupt = demo.call_event("interrupt")
+    firsts = demo.of_kind("first-audio")
+    if interrupt is not None and len(firsts) > 1:
+        ax_sp.text((interrupt.time + firsts[1].time) / 2 / SECOND, 0.3, "caller\ntalks",
+                   fontsize=7.5, style="italic", color="#616161", ha="center", va="center")
+
+    # Background: the bed's level, measured as output minus voice.
+    t, level = level_db(result.out - result.voice, t0)
+    ax_bed.plot(t, level, color=BED_COLOUR, lw=1.2)
+    ax_bed.set_ylim(-72, -10)
+    ax_bed.set_yticks([-60, -40, -20])
+    ax_bed.set_ylabel("background\n(dBFS)", fontsize=8.5)
+    if result.bed_alone and result.bed_ducked:
+        alone, ducked = db(result.bed_alone), db(result.bed_ducked)
+        ax_bed.text(t0 / SECOND + 0.05, alone + 5, f"alone: {alone:.1f} dBFS", fontsize=7.5,
+                    va="bottom")
+        if firsts:
+            ax_bed.text(firsts[0].time / SECOND + 0.05, ducked - 4,
+                        f"ducked under speech: {ducked:.1f} dBFS "
+                        f"({ducked - alone:+.1f} dB, duck-volume {DUCK_VOLUME})",
+                        fontsize=7.5, va="top")
+        clear = demo.call_event("clear-background")
+        if clear is not None:
+            ax_bed.text(clear.time / SECOND - 0.05, -66, "faded out by clear-background",
+                        fontsize=7.5, va="bottom", ha="right")
+
+    # Every event: a line through the lanes, a labelled stem in the event lane.
+    for ev in events:
+        colour, style, _ = EVENT_STYLE[ev.kind]
+        for ax in (ax_out, ax_sp, ax_bed):
+            ax.axvline(ev.time / SECOND, color=colour, ls=style, lw=0.9, alpha=0.8)
+    heights = place_labels(
+        ax_ev, fig, [(e.time / SECOND, event_label(e), EVENT_STYLE[e.kind][0]) for e in events],
+        rows=4,
+    )
+    for ev, y in zip(events, heights):
+        colour, style, _ = EVENT_STYLE[ev.kind]
+        ax_ev.plot([ev.time / SECOND] * 2, [0, y + 0.1], color=colour, ls=style, lw=0.9,
+                   transform=ax_ev.get_xaxis_transform())
+    ax_ev.set_ylim(0, 1)
+    ax_ev.set_yticks([])
+    ax_ev.set_ylabel("events", fontsize=8.5)
+    for side in ("top", "right", "left"):
+        ax_ev.spines[side].set_visible(False)
+
+    for ax in (ax_out, ax_sp):
+        ax.set_yticks([-0.5, 0, 0.5])
+    for ax in (ax_ev, ax_out, ax_sp, ax_bed):
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="x", color="#e0e0e0", lw=0.5)
+    ax_bed.set_xlim(0, math.ceil(t_end * 2 + 0.5) / 2)
+    ax_bed.set_xticks(np.arange(0, ax_bed.get_xlim()[1] + 0.01, 1.0))
+    ax_bed.set_xlabel("running time (s)", fontsize=9)
+
+    handles = [Line2D([], [], color=c, ls=s, lw=1.2, label=text)
+               for c, s, text in EVENT_STYLE.values()]
+    handles += [Patch(color="#1565c0", label="output: voice + bed"),
+                Patch(color="#e65100", label="voice alone (speech_0)"),
+                Line2D([], [], color=BED_COLOUR, lw=1.2, label="bed level (output − voice)")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
-def main():
+# --------------------------------------------------------------------------------------
+# The summary
+# --------------------------------------------------------------------------------------
+
+
+def rel(path: str) -> str:
+    """`path` relative to the working directory when it is below it, for shorter lines."""
+    r = os.path.relpath(path)
+    return path if r.startswith("..") else r
+
+
+def summary(demo: AgentDemo, result: Analysis, png: str | None) -> list[str]:
+    """A dozen lines a newcomer can read: the timeline, the ducking, the files."""
+    timeline: list[tuple[int, str]] = [
+        (0, f"the bed starts: {BED_SECONDS} s of 44.1 kHz stereo, looped, at "
+            f"background-volume {BACKGROUND_VOLUME}")
+    ]
+    firsts = {e.time for e in demo.of_kind("first-audio")}
+    for span in result.spans:
+        if span.played is None:
+            timeline.append((span.start or 0, f"sentence {span.number}: not played"))
+            continue
+        begin = f"sentence {span.number} starts" + (" (first-audio)" if span.start in firsts
+                                                    else "")
+        if span.cut:
+            timeline.append((span.start, f"{begin}; cut at {span.end / SECOND:.2f} s after "
+                             f"{span.played / SECOND:.2f} s of {span.length / SECOND:.2f} s: "
+                             f"{(span.length - span.played) / SECOND:.2f} s never played"))
+        else:
+            timeline.append((span.start, f"{begin}; ends at {span.end / SECOND:.2f} s "
+                             f"(mark sentence-{span.number}): {span.played / SECOND:.2f} s, "
+                             "all of it"))
+    interrupt = demo.call_event("interrupt")
+    if interrupt is not None:
+        mark = demo.mark(INTERRUPTED_SENTENCE)
+        said = (f"mark sentence-{INTERRUPTED_SENTENCE} and last-audio came with interrupted=True"
+                if mark is not None and mark.interrupted else
+                "last-audio came with interrupted=True")
+        fade_ms = demo.agent.get_property("interrupt-fade") // MSECOND
+        timeline.append((interrupt.time, f"interrupt() dropped {interrupt.dropped / SECOND:.2f} s "
+                         f"of queued speech after a {fade_ms} ms fade; {said}"))
+    clear, eos = demo.call_event("clear-background"), demo.of_kind("eos")
+    if clear is not None and eos:
+        timeline.append((clear.time, "clear-background() fades the bed out; end-of-stream() -> "
+                         f"EOS at {eos[0].time / SECOND:.2f} s"))
+
+    lines = ["", "What happened (pipeline running times, from the bus messages):"]
+    lines += [f"  {t / SECOND:5.2f} s  {text}" for t, text in sorted(timeline, key=lambda x: x[0])]
+    if result.bed_alone and result.bed_ducked:
+        alone, ducked = db(result.bed_alone), db(result.bed_ducked)
+        lines.append(f"  Ducking: under the voice the bed is {ducked - alone:+.1f} dB "
+                     f"({alone:.1f} dBFS alone, {ducked:.1f} ducked; duck-volume {DUCK_VOLUME} "
+                     f"= {db(DUCK_VOLUME):+.1f} dB)")
+    counts = {k: len(demo.of_kind(k)) for k in ("first-audio", "last-audio", "mark")}
+    lines.append("  Bus messages: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    lines.append("Outputs:")
+    if result.wav_seconds:
+        lines.append(f"  WAV  {rel(demo.output)}  ({result.wav_seconds:.2f} s, 24 kHz mono): "
+                     "listen to it")
+    elif os.path.exists(demo.output):
+        lines.append(f"  WAV  {rel(demo.output)}  (from a run that went wrong)")
+    if png:
+        lines.append(f"  PNG  {rel(png)}  (the waveform, speech and background lanes, every "
+                     "event)")
+    lines.append(f"Next: {DOCS} explains every message, signal and property; --verbose "
+                 "prints each bus message as it arrives.")
+    return lines
+
+
+def verbose_details(demo: AgentDemo, result: Analysis, wall: float):
+    log("")
+    log("Details")
+    for n, r in sorted(demo.feeder_log.items()):
+        speech = demo.sentences[n - 1]
+        state = "cut by the interrupt" if r.cut else "complete"
+        log(f"  feeder sentence-{n} ({r.how}, {speech.rate} Hz x {speech.channels}): "
+            f"{secs(speech.ns(r.pushed))} of {secs(speech.duration)} pushed in {r.chunks} "
+            f"chunks, {r.blocked} blocked by max-speech-time, {state}, "
+            f"mark {'placed' if r.mark_placed else 'not placed'}")
+    for ev in sorted(demo.events, key=lambda e: e.time):
+        when = "" if ev.clock_time is None else f" (clock: {secs(ev.clock_time, 4)})"
+        log(f"  {secs(ev.time, 4):>10}  {event_label(ev)}{when}")
+    lasts = demo.of_kind("last-audio")
+    spans = {s.number: s for s in result.spans}
+    if lasts and all(spans.get(n) and spans[n].played for n in REPLIES[0]):
+        total = sum(spans[n].played for n in REPLIES[0])
+        log(f"  utterance 1: last-audio duration {secs(lasts[0].duration)}, sentences "
+            f"{secs(total)} (the same speech counted two ways)")
+    if result.bed_after_clear is not None:
+        log(f"  bed after clear-background: {db(result.bed_after_clear):.1f} dBFS")
+    if result.out is not None:
+        clipped = int(np.count_nonzero(np.abs(result.out) >= 32767 / 32768))
+        log(f"  clipped samples in the output: {clipped}")
+    log(f"  wall time {wall:.2f} s")
+
+
+def main() -> int:
+    global VERBOSE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", default="out/agent-demo.wav", help="WAV file to write")
-    parser.add_argument(
-        "--max-speech-time-ms", type=int, default=200,
-        help="back-pressure: push-speech blocks while this much speech is queued",
-    )
-    parser.add_argument(
-        "--lead-in-ms", type=int, default=1000, help="bed alone before the first sentence"
-    )
-    parser.add_argument(
-        "--tail-ms", type=int, default=1000, help="bed alone after the last sentence"
-    )
-    parser.add_argument("--timeout", type=int, default=60, help="give up after this many seconds")
+    parser.add_argument("--output", default="out/agent-demo.wav",
+                        help="WAV file to write (default: %(default)s)")
+    parser.add_argument("--plot", metavar="PATH",
+                        help="PNG to write (default: the WAV's path with .png)")
+    parser.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="print every bus message and what the demo does, as it happens")
+    parser.add_argument("--max-speech-time-ms", type=int, default=4000,
+                        help="back-pressure: push-speech blocks while this much speech is queued "
+                        "(default: %(default)s)")
+    parser.add_argument("--lead-in-ms", type=int, default=1000,
+                        help="the bed alone before the first sentence (default: %(default)s)")
+    parser.add_argument("--pause-ms", type=int, default=1200,
+                        help="the caller talks this long between the interrupt and the reply "
+                        "(default: %(default)s)")
+    parser.add_argument("--tail-ms", type=int, default=1000,
+                        help="the bed alone after the last sentence (default: %(default)s)")
+    parser.add_argument("--timeout", type=int, default=40,
+                        help="give up after this many seconds (default: %(default)s)")
     args = parser.parse_args()
+    VERBOSE = args.verbose
 
+    if np is None:
+        print("numpy is missing: install python3-matplotlib (bash scripts/install-deps.sh), "
+              "and run with /usr/bin/python3", file=sys.stderr)
+        return 2
     Gst.init(None)
     if Gst.ElementFactory.find("agentaudiosrc") is None:
-        print(
-            "agentaudiosrc not found: build the plugin (bash scripts/build.sh) and set "
-            "GST_PLUGIN_PATH=$PWD/builddir/gst/agentaudio",
-            file=sys.stderr,
-        )
+        print("agentaudiosrc not found: build the plugin (bash scripts/build.sh) and set "
+              "GST_PLUGIN_PATH=$PWD/builddir/gst/agentaudio", file=sys.stderr)
         return 2
 
     output = os.path.abspath(args.output)
     os.makedirs(os.path.dirname(output), exist_ok=True)
+    png = None
+    if not args.no_plot:
+        png = os.path.abspath(args.plot or os.path.splitext(output)[0] + ".png")
 
-    log("Synthesising three sentences with espeak-ng ...")
     sentences = render_sentences(SENTENCES)
-    for i, s in enumerate(sentences, 1):
-        log(f"  sentence-{i}: {fmt_time(s.ns(len(s.pcm)))} as {s.caps_string}")
-        log(f"    \"{s.text}\"")
+    log(f"Synthesised {len(sentences)} sentences with espeak-ng "
+        f"({sentences[0].rate} Hz mono, pushed as they are):")
+    for s in sentences:
+        log(f"  {s.number}. \"{s.text}\" ({s.duration / SECOND:.2f} s)")
     bed = make_bed()
-    log(f"Background bed: {BED_SECONDS} s as {BED_CAPS}, looped")
 
-    demo = AgentDemo(
-        output, sentences, args.max_speech_time_ms * MSECOND, args.timeout,
-        args.lead_in_ms, args.tail_ms,
-    )
-    log(
-        f"Playing: agentaudiosrc (max-speech-time={args.max_speech_time_ms} ms, "
-        f"background-volume={BACKGROUND_VOLUME}, duck-volume={DUCK_VOLUME}, background-loop) "
-        f"! {OUTPUT_CAPS} ! wavenc ! filesink location={output}"
-    )
+    demo = AgentDemo(output, sentences, args.max_speech_time_ms * MSECOND, args.timeout,
+                     args.lead_in_ms, args.pause_ms, args.tail_ms)
+    log("Playing in real time (about 12 s): the voice over a ducked bed, a barge-in during "
+        f"sentence {INTERRUPTED_SENTENCE} ...")
+    vlog(f"  pipeline: agentaudiosrc (max-speech-time={args.max_speech_time_ms} ms, "
+         f"background-volume={BACKGROUND_VOLUME}, duck-volume={DUCK_VOLUME}, background-loop) "
+         f"! {OUTPUT_CAPS} ! wavenc ! filesink location={output}; agent.speech_0 ! queue ! "
+         "appsink")
     wall = demo.run(bed)
-    demo.check()
 
-    log("")
-    log("Summary")
-    for line in demo.feeder_log:
-        log(f"  {line}")
-    log(
-        f"  messages: {demo.seen['first-audio']} first-audio, {demo.seen['last-audio']} last-audio, "
-        f"{demo.seen['mark']} mark"
-    )
-    if demo.interrupt_dropped_ns is not None:
-        log(
-            f"  interrupt: at {fmt_time(demo.interrupt_running_time)}, dropped "
-            f"{fmt_time(demo.interrupt_dropped_ns)}; blocked pushes woken with FLUSHING: "
-            f"{demo.flushing_returns}"
-        )
-    if demo.clear_dropped_ns is not None:
-        log(
-            f"  clear-background: at {fmt_time(demo.clear_running_time)}, returned "
-            f"{demo.clear_dropped_ns} ns ({fmt_time(demo.clear_dropped_ns)})"
-        )
-    log(f"  EOS reached: {demo.eos}; wall time {wall:.2f} s")
-    samples, rate, channels = read_wav(output)
-    if samples is None:
-        demo.failures.append(f"the WAV file is unreadable: {rate}")
+    result = Analysis(spans=sentence_spans(demo))
+    try:
+        result = analyse(demo)
+    except (OSError, wave.Error, EOFError, RuntimeError) as exc:
+        demo.failures.append(f"the WAV file is unreadable: {exc}")
+    demo.failures.extend(check(demo, result))
+
+    if png is not None and result.out is not None and demo.events:
+        try:
+            plot(demo, result, png)
+        except ImportError as exc:
+            demo.failures.append(f"matplotlib is missing ({exc}): install python3-matplotlib "
+                                 "(bash scripts/install-deps.sh)")
+            png = None
     else:
-        log(f"  WAV: {output} ({len(samples) / channels / rate:.3f} s, {rate} Hz, {channels} ch)")
-        if demo.eos and (rate, channels) == (OUT_RATE, OUT_CHANNELS):
-            log("  levels in the WAV file (RMS):")
-            lines, failures = measure_levels(demo, samples, rate)
-            for line in lines:
-                log(f"  {line}")
-            demo.failures.extend(failures)
+        png = None
+
+    if VERBOSE:
+        verbose_details(demo, result, wall)
+    for line in summary(demo, result, png):
+        log(line)
 
     if demo.failures:
+        print("", file=sys.stderr)
         for f in demo.failures:
             print(f"FAILED: {f}", file=sys.stderr)
+        print("Run with --verbose to see every bus message.", file=sys.stderr)
         return 1
     return 0
 
