@@ -586,10 +586,10 @@ int run_streams(const Options &o) {
    * shows here (the load average lags by minutes). */
   const MachineCpu idle0 = machine_cpu();
   const double self_idle0 = cpu_seconds();
-  sleep_s(1.0);
+  sleep_s(2.0);
   const MachineCpu idle1 = machine_cpu();
   const double others_before =
-      ((idle1.busy - idle0.busy) - (cpu_seconds() - self_idle0)) / 1.0;
+      ((idle1.busy - idle0.busy) - (cpu_seconds() - self_idle0)) / 2.0;
   Audio audio = make_audio();
   std::vector<std::unique_ptr<Session>> sessions;
   sessions.reserve(static_cast<std::size_t>(o.streams));

@@ -170,6 +170,12 @@ def plot(runs, out):
             continue
         xs = [n for n, _ in pts]
         ax1.plot(xs, [d["cpu_cores"] for _, d in pts], marker="o", label=LABELS[mode])
+        for n, d in pts:
+            # A mode that cannot keep up uses all it gets: say so at the point.
+            if d["delivered_fraction"] < 0.99:
+                ax1.annotate(f"saturated: {100 * d['delivered_fraction']:.0f} % of buffers",
+                             (n, d["cpu_cores"]), textcoords="offset points", xytext=(-140, -40),
+                             fontsize=7, arrowprops={"arrowstyle": "->", "lw": 0.6})
         ax2.plot(xs, [d["lateness_us"]["p99"] / 1000 for _, d in pts], marker="o",
                  label=mode)
     nproc = next(iter(runs.values())).get("machine", {}).get("nproc")
@@ -178,14 +184,15 @@ def plot(runs, out):
     ax1.set_xlabel("concurrent streams N (one pipeline each)")
     ax1.set_ylabel("CPU cores used (process CPU time / wall time)")
     ax1.set_title("CPU vs N (20 ms buffers, 24 kHz mono)")
-    ax1.legend(fontsize=7, loc="upper left")
+    ax1.set_ylim(bottom=0)
+    ax1.legend(fontsize=7, loc="lower right")
     ax1.grid(alpha=0.3)
     ax2.set_yscale("log")
     ax2.axhline(2, color="grey", linestyle=":", label="goal: 2 ms")
     ax2.set_xlabel("concurrent streams N")
     ax2.set_ylabel("p99 pacing lateness (ms, log)")
     ax2.set_title("p99 lateness vs N")
-    ax2.legend(fontsize=7)
+    ax2.legend(fontsize=7, loc="lower right")
     ax2.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "cpu_vs_n.png"), dpi=120)
