@@ -59,6 +59,7 @@
 #include <gst/audio/audio.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <deque>
 #include <condition_variable>
@@ -154,6 +155,9 @@ const gchar *const push_signal_name[N_LAYERS] = {"push-speech", "push-background
 struct Settings {
   guint ptime = DEFAULT_PTIME;
   GstCaps *caps[N_LAYERS] = {}; /* speech-caps, background-caps; owned, never NULL */
+  /* caps[] parsed once when set, not on every push. */
+  GstAudioInfo info[N_LAYERS];
+  bool playable[N_LAYERS] = {};
   guint64 interrupt_fade = DEFAULT_INTERRUPT_FADE;
   gdouble background_volume = DEFAULT_BACKGROUND_VOLUME;
   gdouble duck_volume = DEFAULT_DUCK_VOLUME;
@@ -328,16 +332,13 @@ static gboolean parse_raw_audio(GstCaps *caps, GstAudioInfo *info) {
 }
 
 /* The output format when downstream leaves it free: speech-caps' rate and
- * channels, within what src can carry. */
-static Format preferred_format(GstAgentAudioSrc *self) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
-  std::lock_guard<std::mutex> lock(priv->settings_lock);
-  GstAudioInfo info;
+ * channels, within what src can carry. Call with settings_lock held. */
+static Format preferred_format(const Settings &settings) {
   Format format;
-
-  if (parse_raw_audio(priv->settings.caps[SPEECH], &info)) {
-    format.rate = CLAMP(GST_AUDIO_INFO_RATE(&info), MIN_RATE, MAX_RATE);
-    format.channels = CLAMP(GST_AUDIO_INFO_CHANNELS(&info), 1, MAX_CHANNELS);
+  if (settings.playable[SPEECH]) {
+    format.rate = CLAMP(GST_AUDIO_INFO_RATE(&settings.info[SPEECH]), MIN_RATE, MAX_RATE);
+    format.channels =
+        CLAMP(GST_AUDIO_INFO_CHANNELS(&settings.info[SPEECH]), 1, MAX_CHANNELS);
   }
   return format;
 }
@@ -523,16 +524,25 @@ static void set_queue_format(GstAgentAudioSrcPrivate *priv, const Format &format
   priv->background.set_channels(format.channels);
 }
 
+/* What a push is in: its caps, parsed, and whether they can be played. */
+struct PushFormat {
+  GstCaps *caps = nullptr; /* owned */
+  GstAudioInfo info;
+  bool playable = false;
+  Format preferred; /* the output format if none is negotiated yet */
+};
+
 static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, const gchar *signal,
-                                 GstCaps *caps, GstBuffer *buffer) {
+                                 const PushFormat &pushed, GstBuffer *buffer) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   std::atomic<guint64> &current = priv->generation[layer];
   const guint64 generation = current.load();
-  const Format preferred = preferred_format(self);
-  GstAudioInfo in;
+  const Format &preferred = pushed.preferred;
+  const GstAudioInfo &in = pushed.info;
+  const bool playable = pushed.playable;
+  GstCaps *caps = pushed.caps;
   Format output;
 
-  const bool playable = parse_raw_audio(caps, &in);
   {
     /* Wait for room first: nothing is converted for a push that gets
      * flushed. */
@@ -623,6 +633,8 @@ refused:
 /* caps NULL: the layer's *-caps property. */
 static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer,
                                 GstCaps *caps = nullptr, const gchar *signal = nullptr) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  PushFormat pushed;
   GstFlowReturn ret;
 
   if (signal == nullptr)
@@ -634,23 +646,30 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
     return GST_FLOW_ERROR;
   }
 
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    pushed.preferred = preferred_format(priv->settings);
+    if (caps == nullptr) {
+      pushed.caps = gst_caps_ref(priv->settings.caps[layer]);
+      pushed.info = priv->settings.info[layer];
+      pushed.playable = priv->settings.playable[layer];
+    }
+  }
   if (caps != nullptr) {
-    gst_caps_ref(caps);
-  } else {
-    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    caps = gst_caps_ref(self->priv->settings.caps[layer]);
+    pushed.caps = gst_caps_ref(caps);
+    pushed.playable = parse_raw_audio(caps, &pushed.info);
   }
 
   /* No exception may cross into C (a huge push can throw bad_alloc). */
   try {
-    ret = push_frames(self, layer, signal, caps, buffer);
+    ret = push_frames(self, layer, signal, pushed, buffer);
   } catch (const std::bad_alloc &) {
     GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
                       ("%s: could not queue %" G_GSIZE_FORMAT " bytes", signal,
                        gst_buffer_get_size(buffer)));
     ret = GST_FLOW_ERROR;
   }
-  gst_caps_unref(caps);
+  gst_caps_unref(pushed.caps);
   return ret;
 }
 
@@ -808,22 +827,44 @@ static void drain_dry_layers(GstAgentAudioSrcPrivate *priv, gsize frames) {
   }
 }
 
-/* Mixes the bed of this buffer into `buffer`. The bed's gain moves to
+/* Mixes the bed of this buffer into `data`. The bed's gain moves to
  * `target` over the buffer, never in a step: volume changes, ducking as
  * speech starts and releasing after it ends. */
-static void mix_background(GstAgentAudioSrcPrivate *priv, GstBuffer *buffer,
-                           gsize bed_frames, gsize frames, gint channels, float target) {
+static void mix_background(GstAgentAudioSrcPrivate *priv, gint16 *data, gsize bed_frames,
+                           gsize frames, gint channels, float target) {
   if (priv->bed_gain < 0.0f)
     priv->bed_gain = target;
   const float step = (target - priv->bed_gain) / static_cast<float>(frames);
-  if (bed_frames > 0) {
-    GstMapInfo map;
-    gst_buffer_map(buffer, &map, GST_MAP_READWRITE);
-    agentaudio::mix_ramp(reinterpret_cast<gint16 *>(map.data), priv->bed.data(),
-                         bed_frames, channels, priv->bed_gain + step, step);
-    gst_buffer_unmap(buffer, &map);
-  }
+  if (bed_frames > 0)
+    agentaudio::mix_ramp(data, priv->bed.data(), bed_frames, channels,
+                         priv->bed_gain + step, step);
   priv->bed_gain = target;
+}
+
+/* A buffer of `size` bytes from the pool negotiated in decide_allocation(),
+ * or newly allocated if that pool cannot give one (it is being flushed, or
+ * downstream's pool has smaller buffers). */
+static GstBuffer *new_buffer(GstBaseSrc *bsrc, gsize size) {
+  GstBuffer *buffer = nullptr;
+  GstBufferPool *pool = gst_base_src_get_buffer_pool(bsrc);
+  if (pool != nullptr) {
+    gsize maxsize = 0;
+    /* Never wait for downstream to release one: a pool with a maximum is
+     * not a reason to fall behind the clock. */
+    GstBufferPoolAcquireParams params = {};
+    params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+    if (gst_buffer_pool_acquire_buffer(pool, &buffer, &params) == GST_FLOW_OK) {
+      gst_buffer_get_sizes(buffer, nullptr, &maxsize);
+      if (maxsize >= size)
+        gst_buffer_set_size(buffer, size); /* the pool restores it on release */
+      else
+        gst_clear_buffer(&buffer);
+    }
+    gst_object_unref(pool);
+  }
+  if (buffer == nullptr)
+    buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
+  return buffer;
 }
 
 static void stamp(GstBuffer *buffer, GstClockTime pts, GstClockTime duration,
@@ -842,20 +883,26 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
                                                 guint length, GstBuffer **out) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   GstAgentAudioSrcPrivate *priv = self->priv;
-  GstClock *clock = gst_element_get_clock(GST_ELEMENT_CAST(self));
-  GstClockTime base_time = gst_element_get_base_time(GST_ELEMENT_CAST(self));
   agentaudio::RenderResult result;
   Timeline timeline;
   Format format;
+  GstClock *clock;
+  GstClockTime base_time;
   guint64 first, end;
   GstMapInfo map;
   gsize bed_frames;
   gdouble volume, duck;
-  bool at_eos;
+  bool at_eos, messages;
 
   (void)offset;
   (void)length;
   priv->streaming_thread = g_thread_self();
+
+  GST_OBJECT_LOCK(self);
+  clock = GST_ELEMENT_CLOCK(self) ? GST_CLOCK(gst_object_ref(GST_ELEMENT_CLOCK(self)))
+                                  : nullptr;
+  base_time = GST_ELEMENT_CAST(self)->base_time;
+  GST_OBJECT_UNLOCK(self);
 
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
@@ -905,11 +952,10 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   const gsize size = frames * format.bytes_per_frame();
   if (priv->bed.size() < frames * format.channels)
     priv->bed.resize(frames * format.channels); /* once per format, not per buffer */
-  const bool speech_pads = priv->pads.wants_speech();
 
   /* Speech first, in a buffer of its own: it is what speech_%u pads carry,
    * and, with no background to mix, also what src carries. */
-  GstBuffer *speech = gst_buffer_new_allocate(nullptr, size, nullptr);
+  GstBuffer *speech = new_buffer(bsrc, size);
   gst_buffer_map(speech, &map, GST_MAP_WRITE);
   gint16 *data = reinterpret_cast<gint16 *>(map.data);
   {
@@ -919,19 +965,31 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
     priv->speech.render(data, at_eos ? 0 : frames, first, result);
     bed_frames = at_eos ? 0 : priv->background.read(priv->bed.data(), frames);
     enqueue_rendered(self, result);
+    /* Ours, or another thread's still on its way to the bus: they go
+     * before this buffer. */
+    messages = priv->posted < priv->enqueued;
   }
   priv->room_cond.notify_all();
 
+  /* The bed is mixed into src's buffer, which is the speech buffer itself
+   * unless speech_%u pads need that one unmixed. */
+  const float gain = static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0));
   GstBuffer *mixed = speech;
-  if (bed_frames > 0 && speech_pads) {
-    mixed = gst_buffer_new_allocate(nullptr, size, nullptr);
-    gst_buffer_fill(mixed, 0, data, size);
+  if (bed_frames > 0 && priv->pads.wants_speech()) {
+    GstMapInfo mixed_map;
+    mixed = new_buffer(bsrc, size);
+    gst_buffer_map(mixed, &mixed_map, GST_MAP_WRITE);
+    memcpy(mixed_map.data, data, size);
+    mix_background(priv, reinterpret_cast<gint16 *>(mixed_map.data), bed_frames, frames,
+                   format.channels, gain);
+    gst_buffer_unmap(mixed, &mixed_map);
+  } else {
+    mix_background(priv, data, bed_frames, frames, format.channels, gain);
   }
   gst_buffer_unmap(speech, &map);
-  mix_background(priv, mixed, bed_frames, frames, format.channels,
-                 static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0)));
 
-  flush_outbox(self);
+  if (messages)
+    flush_outbox(self);
 
   if (at_eos) {
     GST_DEBUG_OBJECT(self, "all speech played, end of stream");
@@ -988,7 +1046,12 @@ static gboolean gst_agent_audio_src_unlock_stop(GstBaseSrc *bsrc) {
 static GstCaps *gst_agent_audio_src_fixate(GstBaseSrc *bsrc, GstCaps *caps) {
   /* Any rate and channel count downstream asks for is converted to; left
    * free, they are those of speech-caps. */
-  Format want = preferred_format(GST_AGENT_AUDIO_SRC(bsrc));
+  GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
+  Format want;
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    want = preferred_format(priv->settings);
+  }
   caps = gst_caps_truncate(gst_caps_make_writable(caps));
   GstStructure *s = gst_caps_get_structure(caps, 0);
   gst_structure_fixate_field_nearest_int(s, "rate", want.rate);
@@ -1061,7 +1124,44 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   }
   set_queue_format(priv, format);
   priv->negotiated = true;
+  priv->pads.set_caps(caps);
   return TRUE;
+}
+
+/* A pool of buffers of the largest size create() makes, so that a steady
+ * stream allocates nothing: downstream's if it offers one, else our own. */
+static gboolean gst_agent_audio_src_decide_allocation(GstBaseSrc *bsrc, GstQuery *query) {
+  GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
+  GstCaps *caps;
+  GstAudioInfo info;
+
+  gst_query_parse_allocation(query, &caps, nullptr);
+  if (caps != nullptr && gst_audio_info_from_caps(&info, caps)) {
+    /* ptime rounded up to whole frames: buffer sizes alternate by one frame
+     * when ptime is not a whole number of them. */
+    guint size = (guint)gst_util_uint64_scale_int_ceil(GST_AUDIO_INFO_RATE(&info),
+                                                       priv->ptime, 1000) *
+                 GST_AUDIO_INFO_BPF(&info);
+    GstBufferPool *pool = nullptr;
+    guint pool_size = 0, min = 0, max = 0;
+    const bool offered = gst_query_get_n_allocation_pools(query) > 0;
+    if (offered)
+      gst_query_parse_nth_allocation_pool(query, 0, &pool, &pool_size, &min, &max);
+    if (pool == nullptr)
+      pool = gst_buffer_pool_new();
+    /* src's buffer, the unmixed speech buffer, and the last ones that
+     * downstream still holds (a sink's last-sample). */
+    min = MAX(min, 4);
+    if (max != 0)
+      max = MAX(max, min);
+    size = MAX(size, pool_size);
+    if (offered)
+      gst_query_set_nth_allocation_pool(query, 0, pool, size, min, max);
+    else
+      gst_query_add_allocation_pool(query, pool, size, min, max);
+    gst_object_unref(pool);
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->decide_allocation(bsrc, query);
 }
 
 static gboolean gst_agent_audio_src_query(GstBaseSrc *bsrc, GstQuery *query) {
@@ -1199,12 +1299,13 @@ static void set_max_time(GstAgentAudioSrcPrivate *priv, Layer layer, guint64 max
   priv->room_cond.notify_all();
 }
 
-static void set_caps_setting(GstCaps **setting, const GValue *value) {
-  const GstCaps *caps = gst_value_get_caps(value);
+/* Call with settings_lock held. */
+static void set_caps_setting(Settings &settings, Layer layer, const GstCaps *caps) {
   GstCaps *new_caps =
       caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
-  gst_caps_replace(setting, new_caps);
+  gst_caps_replace(&settings.caps[layer], new_caps);
   gst_caps_unref(new_caps);
+  settings.playable[layer] = parse_raw_audio(settings.caps[layer], &settings.info[layer]);
 }
 
 static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
@@ -1218,10 +1319,10 @@ static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
       priv->settings.ptime = g_value_get_uint(value);
       break;
     case PROP_SPEECH_CAPS:
-      set_caps_setting(&priv->settings.caps[SPEECH], value);
+      set_caps_setting(priv->settings, SPEECH, gst_value_get_caps(value));
       break;
     case PROP_BACKGROUND_CAPS:
-      set_caps_setting(&priv->settings.caps[BACKGROUND], value);
+      set_caps_setting(priv->settings, BACKGROUND, gst_value_get_caps(value));
       break;
     case PROP_INTERRUPT_FADE:
       priv->settings.interrupt_fade = g_value_get_uint64(value);
@@ -1317,8 +1418,8 @@ static GstPadProbeReturn src_eos_probe(GstPad *pad, GstPadProbeInfo *info,
 
 static void gst_agent_audio_src_init(GstAgentAudioSrc *self) {
   self->priv = new GstAgentAudioSrcPrivate();
-  for (GstCaps *&caps : self->priv->settings.caps)
-    caps = gst_caps_from_string(DEFAULT_SPEECH_CAPS);
+  set_caps_setting(self->priv->settings, SPEECH, nullptr);
+  set_caps_setting(self->priv->settings, BACKGROUND, nullptr);
 
   gst_pad_add_probe(GST_BASE_SRC_PAD(self), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                     src_eos_probe, self, nullptr);
@@ -1551,6 +1652,7 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
 
   basesrc_class->fixate = gst_agent_audio_src_fixate;
   basesrc_class->set_caps = gst_agent_audio_src_set_caps;
+  basesrc_class->decide_allocation = gst_agent_audio_src_decide_allocation;
   basesrc_class->query = gst_agent_audio_src_query;
   basesrc_class->start = gst_agent_audio_src_start;
   basesrc_class->negotiate = gst_agent_audio_src_negotiate;

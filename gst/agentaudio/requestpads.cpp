@@ -34,6 +34,11 @@ gboolean request_pad_query(GstPad *pad, GstObject *parent, GstQuery *query) {
 
 }  // namespace
 
+RequestPads::~RequestPads() {
+  gst_clear_caps(&caps_);
+  gst_clear_caps(&snapshot_caps_);
+}
+
 RequestPads::Entry::~Entry() {
   if (caps != nullptr)
     gst_caps_unref(caps);
@@ -155,7 +160,14 @@ void RequestPads::refresh() {
     return;
   std::lock_guard<std::mutex> lock(lock_);
   snapshot_ = entries_; /* reuses the snapshot's capacity */
+  gst_caps_replace(&snapshot_caps_, caps_);
   snapshot_cookie_ = cookie_.load();
+}
+
+void RequestPads::set_caps(GstCaps *caps) {
+  std::lock_guard<std::mutex> lock(lock_);
+  gst_caps_replace(&caps_, caps);
+  cookie_++;
 }
 
 bool RequestPads::wants_speech() {
@@ -164,10 +176,9 @@ bool RequestPads::wants_speech() {
                      [](const EntryPtr &e) { return e->kind == PadKind::SPEECH; });
 }
 
-bool RequestPads::prepare(Entry &entry, GstPad *src) {
-  GstCaps *caps = gst_pad_get_current_caps(src);
+bool RequestPads::prepare(Entry &entry, GstPad *src, GstCaps *caps) {
   if (caps == nullptr)
-    return false;
+    return false; /* src is not negotiated yet */
 
   if (!entry.started) {
     gchar *stream_id = gst_pad_create_stream_id(
@@ -196,17 +207,15 @@ bool RequestPads::prepare(Entry &entry, GstPad *src) {
     }
     gst_pad_push_event(entry.pad, segment);
     entry.started = true;
-    gst_caps_unref(caps);
     return true; /* first buffer: DISCONT */
   }
-  gst_caps_unref(caps);
   return false;
 }
 
 void RequestPads::push(GstPad *src, GstBuffer *mixed, GstBuffer *speech) {
   refresh();
   for (const EntryPtr &entry : snapshot_) {
-    bool first = prepare(*entry, src);
+    bool first = prepare(*entry, src, snapshot_caps_);
     GstBuffer *buffer = entry->kind == PadKind::MIXED ? mixed : speech;
     if (first && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT)) {
       /* A shallow copy: new metadata, the same memory. */
@@ -238,13 +247,15 @@ void RequestPads::push(GstPad *src, GstBuffer *mixed, GstBuffer *speech) {
 void RequestPads::push_eos(GstPad *src) {
   refresh();
   for (const EntryPtr &entry : snapshot_) {
-    prepare(*entry, src);
+    prepare(*entry, src, snapshot_caps_);
     gst_pad_push_event(entry->pad, gst_event_new_eos());
   }
 }
 
 void RequestPads::restart() {
   std::lock_guard<std::mutex> lock(lock_);
+  gst_clear_caps(&caps_); /* src negotiates again */
+  cookie_++;
   for (const EntryPtr &entry : entries_) {
     entry->started = false;
     gst_caps_replace(&entry->caps, nullptr);

@@ -34,6 +34,7 @@ enum class PadKind {
 class RequestPads {
  public:
   RequestPads() = default;
+  ~RequestPads();
   RequestPads(const RequestPads &) = delete;
   RequestPads &operator=(const RequestPads &) = delete;
 
@@ -54,6 +55,10 @@ class RequestPads {
   void push_eos(GstPad *src);
   /* Every pad starts its stream again (the element was stopped). */
   void restart();
+  /* The caps src was given; the pads send them before their next buffer.
+   * Kept here so that the streaming thread does not ask src for them on
+   * every buffer. */
+  void set_caps(GstCaps *caps);
 
   /* GstBaseSrc names src's stream with gst_pad_create_stream_id(..., NULL),
    * which GStreamer refuses (a critical, and no stream-start at all) when
@@ -76,12 +81,13 @@ class RequestPads {
   using EntryPtr = std::shared_ptr<Entry>;
 
   void refresh();
-  bool prepare(Entry &entry, GstPad *src);
+  bool prepare(Entry &entry, GstPad *src, GstCaps *caps);
 
   std::mutex lock_;
   std::vector<EntryPtr> entries_;   /* guarded by lock_ */
   std::atomic<unsigned> cookie_{0}; /* bumped on every change to entries_ */
   guint next_index_[2] = {0, 0};    /* guarded by lock_ */
+  GstCaps *caps_ = nullptr;         /* src's caps; owned, guarded by lock_ */
   /* Held across adding or removing a pad and its compensation, and across
    * hiding and showing, so that none of them interleave. Recursive: a
    * pad-added handler may request another pad. */
@@ -91,6 +97,7 @@ class RequestPads {
 
   /* Streaming thread only. */
   std::vector<EntryPtr> snapshot_;
+  GstCaps *snapshot_caps_ = nullptr; /* owned */
   unsigned snapshot_cookie_ = ~0u;
 };
 
