@@ -54,9 +54,9 @@ def fmt(v, spec=".2f"):
 def stream_table(runs):
     rows = [
         "| mode | N | CPU cores | CPU/stream | buffers delivered | p50 late (ms) | p99 late (ms)"
-        " | max late (ms) | RSS/stream (KiB) | queued audio/stream (KiB) | beyond queued (KiB)"
+        " | max late (ms) | early | RSS/stream (KiB) | queued audio/stream (KiB) | beyond queued (KiB)"
         " | threads | teardown (s) | other load before / during (cores) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     ns = sorted({n for _, n in runs})
     for n in ns:
@@ -66,14 +66,15 @@ def stream_table(runs):
                 continue
             if d.get("failed"):
                 rows.append(f"| {mode} | {n} | failed (exit status {d.get('exit_status')}) "
-                            + "| " * 12 + "|")
+                            + "| " * 13 + "|")
                 continue
             lat = d["lateness_us"]
             note = "" if "exit_status" not in d else f" (exit {d['exit_status']})"
             rows.append(
                 f"| {mode}{note} | {n} | {d['cpu_cores']:.3f} | {d['cpu_per_stream_percent']:.3f} %"
                 f" | {100 * d['delivered_fraction']:.1f} % | {ms(lat['p50'])} | {ms(lat['p99'])}"
-                f" | {ms(lat['max'])} | {d['rss_per_stream_kib']:.1f}"
+                f" | {ms(lat['max'])} | {100 * lat['early'] / max(lat['count'], 1):.0f} %"
+                f" | {d['rss_per_stream_kib']:.1f}"
                 f" | {d['queued_audio_per_stream_kib']:.1f}"
                 f" | {d['rss_per_stream_beyond_queued_kib']:.1f} | {d['threads']}"
                 f" | {fmt(d.get('shutdown_s'), '.1f')}"
@@ -215,7 +216,8 @@ def main():
             f" {first.get('seconds')} s measured. Lateness = push time − due time (due = base"
             " time + PTS for audiotestsrc and agentaudiosrc, which wait for their PTS; base time"
             " + PTS + the mixer's latency, 20 ms, for audiomixer, whose live deadline is the end"
-            " of its output buffer; buffers pushed before their due time count as 0). The"
+            " of its output buffer; buffers pushed before their due time count as 0, and the"
+            " \"early\" column says how many were). The"
             " composition is appsrc ! clocksync (speech) and appsrc ! clocksync (bed) into"
             " audiomixer (output-buffer-duration 20 ms, latency 0, start-time-selection first)"
             " ! tee ! 2 × (queue ! fakesink), fed by the same single feeder thread as"
@@ -231,6 +233,10 @@ def main():
     if "mixer" in extra:
         lines += ["## Mixer kernel vs memcpy (in cache, best of "
                   f"{extra['mixer'].get('repeats')} batches)", ""] + mixer_table(extra["mixer"]) + [""]
+    src = os.path.join(out, "source.txt")
+    if os.path.exists(src):
+        with open(src) as f:
+            lines += ["## Source measured", "", "```", f.read().rstrip(), "```", ""]
     with open(os.path.join(out, "table.md"), "w") as f:
         f.write("\n".join(lines))
     if runs:

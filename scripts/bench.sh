@@ -38,7 +38,16 @@ ulimit -n "$(ulimit -Hn)" || true
 ulimit -u "$(ulimit -Hu)" 2>/dev/null || true
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/table.md "$OUT"/cpu_vs_n.png
+rm -f "$OUT"/*.json "$OUT"/table.md "$OUT"/cpu_vs_n.png "$OUT"/source.txt
+
+# The figures are those of the tree as built, which may differ from the
+# commit: say which commit, and which element files were modified.
+{
+  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
+  echo "started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "uncommitted changes under gst/ when built:"
+  git status --short -- gst 2>/dev/null | sed 's/^/  /'
+} >"$OUT/source.txt"
 
 # One process per run, so that RSS and CPU belong to that run alone. A run
 # that fails or is killed (an overloaded mode can be) is recorded as such
