@@ -380,6 +380,48 @@ GST_START_TEST(test_mono_speech_into_a_multichannel_output) {
 }
 GST_END_TEST;
 
+/* A mark after resampled speech comes after all of it, including the frames
+ * the resampler held back until the speech ran dry. */
+GST_START_TEST(test_mark_after_resampled_speech_is_at_its_end) {
+  Src s = src_new();
+  set_caps_property(
+      s.element, "speech-caps",
+      "audio/x-raw, format=S16LE, layout=interleaved, rate=22050, channels=1");
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s)); /* negotiated: pushes convert to 24 kHz now */
+
+  std::vector<gint16> in = sine<gint16>(22050, 1, 22050, 440.0, 12000);
+  for (gsize pos = 0; pos < in.size(); pos += 882) {
+    std::vector<gint16> chunk(in.begin() + pos,
+                              in.begin() + std::min(in.size(), pos + 882));
+    fail_unless_equals_int(push_samples(s.element, chunk), GST_FLOW_OK);
+  }
+  mark(s.element, "sentence");
+
+  GstClockTime mark_time = GST_CLOCK_TIME_NONE, end = GST_CLOCK_TIME_NONE;
+  for (int i = 0; i < 100 && end == GST_CLOCK_TIME_NONE; i++) {
+    gst_buffer_unref(next_buffer(s));
+    while (GstMessage *msg = pop_element_message(s)) {
+      const GstStructure *st = gst_message_get_structure(msg);
+      if (gst_structure_has_name(st, "mark"))
+        mark_time = get_u64(msg, "running-time");
+      else if (gst_structure_has_name(st, "last-audio"))
+        end = get_u64(msg, "running-time");
+      gst_message_unref(msg);
+    }
+  }
+  fail_unless(end != GST_CLOCK_TIME_NONE, "no last-audio");
+  fail_unless(mark_time != GST_CLOCK_TIME_NONE, "no mark");
+  fail_unless(
+      mark_time + frames_to_time(1) >= end && mark_time <= end + frames_to_time(1),
+      "mark at %" GST_TIME_FORMAT ", speech ended at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS(mark_time), GST_TIME_ARGS(end));
+  src_free(s);
+}
+GST_END_TEST;
+
 static Suite *formats_suite(void) {
   Suite *s = suite_create("formats");
   TCase *tc = tcase_create("general");
@@ -396,6 +438,7 @@ static Suite *formats_suite(void) {
   tcase_add_test(tc, test_partial_frame_survives_output_negotiation);
   tcase_add_test(tc, test_push_speech_sample_errors_name_it);
   tcase_add_test(tc, test_mono_speech_into_a_multichannel_output);
+  tcase_add_test(tc, test_mark_after_resampled_speech_is_at_its_end);
   return s;
 }
 

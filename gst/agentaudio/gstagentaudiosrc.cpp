@@ -753,8 +753,13 @@ static void gst_agent_audio_src_mark(GstAgentAudioSrc *self, const gchar *name) 
     return;
   }
 
+  /* The mark goes after the speech pushed before it, including the frames
+   * the resampler still holds back from that speech. */
+  std::lock_guard<std::mutex> input_lock(priv->input_lock);
+  const Input &input = priv->inputs[SPEECH];
   std::lock_guard<std::mutex> lock(priv->queue_lock);
-  priv->speech.mark(name);
+  const bool current = input.generation == priv->generation[SPEECH].load();
+  priv->speech.mark(name, current ? input.converter.held_back_frames() : 0);
 }
 
 static GstFlowReturn gst_agent_audio_src_end_of_stream(GstAgentAudioSrc *self) {
@@ -824,6 +829,8 @@ static void drain_dry_layers(GstAgentAudioSrcPrivate *priv, gsize frames) {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
     if (priv->generation[layer].load() == input.generation)
       queue_samples(priv, layer, std::move(tail));
+    if (layer == SPEECH)
+      priv->speech.settle_marks();
   }
 }
 
@@ -1103,6 +1110,7 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
       priv->holds_back[layer] = false;
       queue_samples(priv, static_cast<Layer>(layer), std::move(tail));
     }
+    priv->speech.settle_marks();
     auto convert = [&](std::vector<gint16> &&samples) {
       return reconvert(from, format, std::move(samples));
     };

@@ -103,6 +103,15 @@ bool InputConverter::run(const uint8_t *data, std::size_t frames,
   return true;
 }
 
+uint64_t InputConverter::held_back_frames() const {
+  if (conv_ == nullptr || !holds_back_)
+    return 0;
+  const uint64_t in = frames_in_ + pending_.size() / GST_AUDIO_INFO_BPF(&in_);
+  const uint64_t target = gst_util_uint64_scale_int_round(in, GST_AUDIO_INFO_RATE(&out_),
+                                                          GST_AUDIO_INFO_RATE(&in_));
+  return target > frames_out_ ? target - frames_out_ : 0;
+}
+
 void InputConverter::drain(std::vector<int16_t> &out) {
   if (conv_ != nullptr && holds_back_) {
     const std::size_t history =

@@ -54,6 +54,9 @@ class InputConverter {
   /* Whether input has gone in since the last drain or reset whose output is
    * still held back. */
   bool holds_back() const { return holds_back_; }
+  /* How many output frames the input so far still owes: what drain() would
+   * append now. */
+  uint64_t held_back_frames() const;
 
  private:
   void release();

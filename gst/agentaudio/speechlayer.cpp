@@ -11,8 +11,13 @@
 
 namespace agentaudio {
 
-void SpeechLayer::mark(std::string name) {
-  marks_.push_back(Mark{queue_.write_pos(), std::move(name)});
+void SpeechLayer::mark(std::string name, uint64_t still_coming) {
+  marks_.push_back(Mark{queue_.write_pos() + still_coming, std::move(name)});
+}
+
+void SpeechLayer::settle_marks() {
+  for (Mark &m : marks_)
+    m.at = std::min(m.at, queue_.write_pos());
 }
 
 void SpeechLayer::cut_marks(uint64_t position, std::vector<MarkEvent> &out) {

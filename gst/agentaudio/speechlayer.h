@@ -70,8 +70,13 @@ class SpeechLayer {
 
   void push(std::vector<int16_t> &&samples) { queue_.push(std::move(samples)); }
 
-  /* Places a mark after everything queued so far. */
-  void mark(std::string name);
+  /* Places a mark after everything queued so far and `still_coming` frames
+   * more: the ones a resampler holds back from what was pushed before the
+   * mark. */
+  void mark(std::string name, uint64_t still_coming = 0);
+  /* Nothing more is held back (the resampler was drained): a mark placed
+   * beyond the queued frames moves back to their end. */
+  void settle_marks();
 
   /* Barge-in. While speech is audible the next fade_frames queued frames fade
    * out to silence (a fade already running is left to finish); the rest of the
