@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include "backgroundlayer.h"
@@ -231,6 +232,40 @@ GST_START_TEST(test_mix_saturates_and_ramps) {
 }
 GST_END_TEST;
 
+/* Whatever kernel the CPU gets (AVX2 or the portable loops), it gives
+ * exactly the portable kernel's samples: every size around the vector
+ * width, mono, stereo and 3 channels, flat gains, ramps and clipping. */
+GST_START_TEST(test_kernels_match_the_reference) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> sample(-32768, 32767);
+  const float gains[][2] = {{1.0f, 0.0f},   {0.3f, 0.0f},    {0.25f, -0.0005f},
+                            {10.0f, 0.0f},  {0.0f, 0.0013f}, {1.7f, -0.003f},
+                            {2.0f, 0.0005f}};
+  for (unsigned channels = 1; channels <= 3; channels++)
+    for (std::size_t frames : {0, 1, 7, 8, 15, 16, 17, 31, 33, 100, 480, 961})
+      for (const auto &g : gains) {
+        std::vector<int16_t> src(frames * channels), dst(frames * channels);
+        for (int16_t &x : src)
+          x = static_cast<int16_t>(sample(rng));
+        for (int16_t &x : dst)
+          x = static_cast<int16_t>(sample(rng));
+        std::vector<int16_t> mixed = dst, expected_mix = dst;
+        mix_ramp(mixed.data(), src.data(), frames, channels, g[0], g[1]);
+        reference::mix_ramp(expected_mix.data(), src.data(), frames, channels, g[0],
+                            g[1]);
+        fail_unless(mixed == expected_mix,
+                    "mix_ramp differs: %u ch, %zu frames, gain %f%+f", channels, frames,
+                    g[0], g[1]);
+        std::vector<int16_t> scaled = src, expected_scale = src;
+        scale_ramp(scaled.data(), frames, channels, g[0], g[1]);
+        reference::scale_ramp(expected_scale.data(), frames, channels, g[0], g[1]);
+        fail_unless(scaled == expected_scale,
+                    "scale_ramp differs: %u ch, %zu frames, gain %f%+f", channels, frames,
+                    g[0], g[1]);
+      }
+}
+GST_END_TEST;
+
 GST_START_TEST(test_bed_plays_once_then_frees) {
   BackgroundLayer bed(1);
   bed.push(counting(5, 1));
@@ -299,6 +334,7 @@ static Suite *core_suite(void) {
   tcase_add_test(tc, test_layer_interrupt_keeps_fade_and_reports);
   tcase_add_test(tc, test_layer_discard_closes_utterance);
   tcase_add_test(tc, test_mix_saturates_and_ramps);
+  tcase_add_test(tc, test_kernels_match_the_reference);
   tcase_add_test(tc, test_bed_plays_once_then_frees);
   tcase_add_test(tc, test_bed_loops_across_chunks);
   tcase_add_test(tc, test_bed_clear_fades_through_the_loop);

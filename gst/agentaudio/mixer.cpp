@@ -5,98 +5,325 @@
 #include "mixer.h"
 
 #include <algorithm>
+#include <cmath>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define AGENTAUDIO_AVX2 1
+#endif
 
 namespace agentaudio {
 
 namespace {
 
-/* Rounds to nearest (ties to even) and saturates to the S16 range, with no
- * branch and no libm call: adding and removing 1.5 * 2^23 rounds a float of
- * this magnitude (at most 11 * 32768 here) to an integer in the FPU's own
- * rounding; the conversion is then exact and the clamp is integer min/max.
- * The loops below vectorise with plain SSE2. */
-inline int16_t saturate(float v) {
+/* How a sample is scaled depends only on its frame's gain g = from + step * i
+ * (evaluated exactly so everywhere: the build turns off FMA contraction):
+ *
+ * - |g| below 1 (every fade, and volume and ducking below unity): g is
+ *   rounded to Q15 and the product rounded half up, as SSSE3's pmulhrsw
+ *   does; 16 samples take one multiply and one saturating add.
+ * - |g| of 1 and above (background-volume goes up to 10): in float, rounded
+ *   to nearest. Unity gain is exact.
+ *
+ * Both round to within half an LSB of the exact product, and choosing per
+ * frame keeps a ramp split over several calls identical to one call. */
+constexpr float kQ15Limit = 32767.0f / 32768.0f;
+
+inline bool q15(float gain) {
+  return std::fabs(gain) < kQ15Limit;
+}
+
+/* Rounds to nearest (even on ties) without a libm call or a branch: adding
+ * 1.5 * 2^23 leaves no fraction bits, so the FPU rounds. */
+inline int32_t round_even(float v) {
   constexpr float kRound = 12582912.0f;
-  int32_t i = static_cast<int32_t>((v + kRound) - kRound);
-  return static_cast<int16_t>(std::min(std::max(i, -32768), 32767));
+  return static_cast<int32_t>((v + kRound) - kRound);
 }
 
-/* The channel count as a template parameter turns the per-sample frame
- * index into a shift (or nothing, for mono), so the common layouts run as
- * one flat loop over samples. */
-/* Buffers are at most a second of 8-channel audio, so a 32-bit index covers
- * them; the vectoriser cannot widen a 64-bit index to float lanes. */
-template <unsigned C>
-void scale_ramp_n(int16_t *samples, std::size_t frames, float from, float step) {
-  const int32_t n = static_cast<int32_t>(frames * C);
-  for (int32_t k = 0; k < n; k++) {
-    float gain = from + step * static_cast<float>(k / static_cast<int32_t>(C));
-    samples[k] = saturate(samples[k] * gain);
-  }
+inline int16_t clamp16(int32_t v) {
+  return static_cast<int16_t>(std::min(std::max(v, -32768), 32767));
 }
 
-template <unsigned C>
-void mix_ramp_n(int16_t *dst, const int16_t *src, std::size_t frames, float from,
-                float step) {
-  const int32_t n = static_cast<int32_t>(frames * C);
-  for (int32_t k = 0; k < n; k++) {
-    float gain = from + step * static_cast<float>(k / static_cast<int32_t>(C));
-    dst[k] = saturate(static_cast<float>(dst[k]) + static_cast<float>(src[k]) * gain);
-  }
+inline float gain_at(float from, float step, int32_t frame) {
+  return from + step * static_cast<float>(frame);
 }
 
-void scale_ramp_any(int16_t *samples, std::size_t frames, unsigned channels, float from,
-                    float step) {
-  for (std::size_t i = 0; i < frames; i++) {
-    float gain = from + step * static_cast<float>(i);
+inline int32_t scale_q15(int32_t sample, float gain) {
+  return (sample * round_even(gain * 32768.0f) + 16384) >> 15;
+}
+
+inline int16_t scale_sample(int16_t s, float gain, bool fixed) {
+  return fixed ? clamp16(scale_q15(s, gain)) : clamp16(round_even(s * gain));
+}
+
+inline int16_t mix_sample(int16_t d, int16_t s, float gain, bool fixed) {
+  return fixed
+             ? clamp16(d + scale_q15(s, gain))
+             : clamp16(round_even(static_cast<float>(d) + static_cast<float>(s) * gain));
+}
+
+/* Which rule frames [first, frames) use. The gain is monotonic in the frame
+ * (float rounding preserves order), so the ends decide. */
+enum class Rule { Q15, FLOAT, PER_FRAME };
+
+Rule rule_for(float from, float step, std::size_t first, std::size_t frames) {
+  if (frames <= first)
+    return Rule::Q15;
+  const float a = gain_at(from, step, static_cast<int32_t>(first));
+  const float b = gain_at(from, step, static_cast<int32_t>(frames - 1));
+  if (q15(a) && q15(b))
+    return Rule::Q15;
+  if (!q15(a) && !q15(b) && (a > 0) == (b > 0))
+    return Rule::FLOAT;
+  return Rule::PER_FRAME; /* a ramp across |g| = 1: rare, once per change */
+}
+
+/* The portable kernels, from frame `first` on: flat loops over samples with
+ * the rule fixed, which the compiler vectorises, for 1 and 2 channels. */
+template <unsigned C, bool FIXED>
+void scale_fixed(int16_t *samples, std::size_t first, std::size_t frames, float from,
+                 float step) {
+  const int32_t end = static_cast<int32_t>(frames * C);
+  for (int32_t k = static_cast<int32_t>(first * C); k < end; k++)
+    samples[k] =
+        scale_sample(samples[k], gain_at(from, step, k / static_cast<int32_t>(C)), FIXED);
+}
+
+template <unsigned C, bool FIXED>
+void mix_fixed(int16_t *dst, const int16_t *src, std::size_t first, std::size_t frames,
+               float from, float step) {
+  const int32_t end = static_cast<int32_t>(frames * C);
+  for (int32_t k = static_cast<int32_t>(first * C); k < end; k++)
+    dst[k] = mix_sample(dst[k], src[k], gain_at(from, step, k / static_cast<int32_t>(C)),
+                        FIXED);
+}
+
+template <bool FIXED>
+void scale_any(int16_t *samples, std::size_t first, std::size_t frames, unsigned channels,
+               float from, float step) {
+  if (channels == 1)
+    return scale_fixed<1, FIXED>(samples, first, frames, from, step);
+  if (channels == 2)
+    return scale_fixed<2, FIXED>(samples, first, frames, from, step);
+  for (std::size_t i = first; i < frames; i++)
+    for (unsigned c = 0; c < channels; c++)
+      samples[i * channels + c] = scale_sample(
+          samples[i * channels + c], gain_at(from, step, static_cast<int32_t>(i)), FIXED);
+}
+
+template <bool FIXED>
+void mix_any(int16_t *dst, const int16_t *src, std::size_t first, std::size_t frames,
+             unsigned channels, float from, float step) {
+  if (channels == 1)
+    return mix_fixed<1, FIXED>(dst, src, first, frames, from, step);
+  if (channels == 2)
+    return mix_fixed<2, FIXED>(dst, src, first, frames, from, step);
+  for (std::size_t i = first; i < frames; i++)
     for (unsigned c = 0; c < channels; c++) {
-      int16_t &s = samples[i * channels + c];
-      s = saturate(s * gain);
+      const std::size_t k = i * channels + c;
+      dst[k] =
+          mix_sample(dst[k], src[k], gain_at(from, step, static_cast<int32_t>(i)), FIXED);
+    }
+}
+
+void scale_portable(int16_t *samples, std::size_t first, std::size_t frames,
+                    unsigned channels, float from, float step) {
+  switch (rule_for(from, step, first, frames)) {
+    case Rule::Q15:
+      return scale_any<true>(samples, first, frames, channels, from, step);
+    case Rule::FLOAT:
+      return scale_any<false>(samples, first, frames, channels, from, step);
+    case Rule::PER_FRAME:
+      for (std::size_t i = first; i < frames; i++) {
+        const bool fixed = q15(gain_at(from, step, static_cast<int32_t>(i)));
+        for (unsigned c = 0; c < channels; c++)
+          samples[i * channels + c] =
+              scale_sample(samples[i * channels + c],
+                           gain_at(from, step, static_cast<int32_t>(i)), fixed);
+      }
+      return;
+  }
+}
+
+void mix_portable(int16_t *dst, const int16_t *src, std::size_t first, std::size_t frames,
+                  unsigned channels, float from, float step) {
+  switch (rule_for(from, step, first, frames)) {
+    case Rule::Q15:
+      return mix_any<true>(dst, src, first, frames, channels, from, step);
+    case Rule::FLOAT:
+      return mix_any<false>(dst, src, first, frames, channels, from, step);
+    case Rule::PER_FRAME:
+      for (std::size_t i = first; i < frames; i++) {
+        const float gain = gain_at(from, step, static_cast<int32_t>(i));
+        for (unsigned c = 0; c < channels; c++) {
+          const std::size_t k = i * channels + c;
+          dst[k] = mix_sample(dst[k], src[k], gain, q15(gain));
+        }
+      }
+      return;
+  }
+}
+
+#ifdef AGENTAUDIO_AVX2
+
+/* 16 samples (one 256-bit register of S16) per step, for mono and stereo,
+ * whose frames tile a register evenly. Lanes carry their frame index as a
+ * float, so each gain is computed as the portable kernels compute it. */
+struct Ramp16 {
+  __m256 from, step, index_lo, index_hi, advance;
+
+  __attribute__((target("avx2"))) Ramp16(float f, float s, unsigned channels) {
+    from = _mm256_set1_ps(f);
+    step = _mm256_set1_ps(s);
+    index_lo = channels == 1 ? _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7)
+                             : _mm256_setr_ps(0, 0, 1, 1, 2, 2, 3, 3);
+    index_hi = _mm256_add_ps(index_lo, _mm256_set1_ps(8.0f / channels));
+    advance = _mm256_set1_ps(16.0f / channels);
+  }
+  /* Gains of the next 16 samples. */
+  __attribute__((target("avx2"))) void next(__m256 &lo, __m256 &hi) {
+    lo = _mm256_add_ps(from, _mm256_mul_ps(step, index_lo));
+    hi = _mm256_add_ps(from, _mm256_mul_ps(step, index_hi));
+    index_lo = _mm256_add_ps(index_lo, advance);
+    index_hi = _mm256_add_ps(index_hi, advance);
+  }
+  /* The next 16 gains in Q15, rounded to nearest even like round_even(). */
+  __attribute__((target("avx2"))) __m256i next_q15() {
+    __m256 lo, hi;
+    next(lo, hi);
+    const __m256 one = _mm256_set1_ps(32768.0f);
+    return pack16(_mm256_cvtps_epi32(_mm256_mul_ps(lo, one)),
+                  _mm256_cvtps_epi32(_mm256_mul_ps(hi, one)));
+  }
+  /* 2 x 8 int32 to 16 int16 with saturation, in order (packs works per
+   * 128-bit lane). */
+  __attribute__((target("avx2"))) static __m256i pack16(__m256i lo, __m256i hi) {
+    return _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), _MM_SHUFFLE(3, 1, 2, 0));
+  }
+};
+
+__attribute__((target("avx2"))) inline __m256i load16(const int16_t *p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+}
+
+__attribute__((target("avx2"))) inline void store16(int16_t *p, __m256i v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i *>(p), v);
+}
+
+__attribute__((target("avx2"))) inline __m256 load8f(const int16_t *p) {
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p))));
+}
+
+/* Rounds 2 x 8 floats to nearest (the default MXCSR mode, as round_even())
+ * and stores them as S16 with saturation. */
+__attribute__((target("avx2"))) inline void store16f(int16_t *p, __m256 lo, __m256 hi) {
+  store16(p, Ramp16::pack16(_mm256_cvtps_epi32(lo), _mm256_cvtps_epi32(hi)));
+}
+
+/* Whole blocks of 16 samples; returns the frames done. */
+__attribute__((target("avx2"))) std::size_t scale_avx2(int16_t *samples,
+                                                       std::size_t frames,
+                                                       unsigned channels, float from,
+                                                       float step, Rule rule) {
+  const std::size_t n = frames * channels / 16 * 16;
+  Ramp16 ramp(from, step, channels);
+  for (std::size_t k = 0; k < n; k += 16) {
+    if (rule == Rule::Q15) {
+      store16(samples + k, _mm256_mulhrs_epi16(load16(samples + k), ramp.next_q15()));
+    } else {
+      __m256 lo, hi;
+      ramp.next(lo, hi);
+      store16f(samples + k, _mm256_mul_ps(load8f(samples + k), lo),
+               _mm256_mul_ps(load8f(samples + k + 8), hi));
     }
   }
+  return n / channels;
 }
 
-void mix_ramp_any(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
-                  float from, float step) {
-  for (std::size_t i = 0; i < frames; i++) {
-    float gain = from + step * static_cast<float>(i);
-    for (unsigned c = 0; c < channels; c++) {
-      std::size_t k = i * channels + c;
-      dst[k] = saturate(static_cast<float>(dst[k]) + static_cast<float>(src[k]) * gain);
+__attribute__((target("avx2"))) std::size_t mix_avx2(int16_t *dst, const int16_t *src,
+                                                     std::size_t frames,
+                                                     unsigned channels, float from,
+                                                     float step, Rule rule) {
+  const std::size_t n = frames * channels / 16 * 16;
+  Ramp16 ramp(from, step, channels);
+  if (rule == Rule::Q15 && step == 0.0f) {
+    /* A steady gain, the usual case: one multiply and one add per 16,
+     * two blocks per iteration to keep both multipliers busy. */
+    const __m256i gain = ramp.next_q15();
+    std::size_t k = 0;
+    for (; k + 32 <= n; k += 32) {
+      const __m256i a = _mm256_mulhrs_epi16(load16(src + k), gain);
+      const __m256i b = _mm256_mulhrs_epi16(load16(src + k + 16), gain);
+      store16(dst + k, _mm256_adds_epi16(load16(dst + k), a));
+      store16(dst + k + 16, _mm256_adds_epi16(load16(dst + k + 16), b));
+    }
+    for (; k < n; k += 16)
+      store16(dst + k, _mm256_adds_epi16(load16(dst + k),
+                                         _mm256_mulhrs_epi16(load16(src + k), gain)));
+  } else if (rule == Rule::Q15) {
+    for (std::size_t k = 0; k < n; k += 16)
+      store16(dst + k,
+              _mm256_adds_epi16(load16(dst + k),
+                                _mm256_mulhrs_epi16(load16(src + k), ramp.next_q15())));
+  } else if (step == 0.0f && from == 1.0f) {
+    for (std::size_t k = 0; k < n; k += 16)
+      store16(dst + k, _mm256_adds_epi16(load16(dst + k), load16(src + k)));
+  } else {
+    for (std::size_t k = 0; k < n; k += 16) {
+      __m256 lo, hi;
+      ramp.next(lo, hi);
+      store16f(
+          dst + k, _mm256_add_ps(load8f(dst + k), _mm256_mul_ps(load8f(src + k), lo)),
+          _mm256_add_ps(load8f(dst + k + 8), _mm256_mul_ps(load8f(src + k + 8), hi)));
     }
   }
+  return n / channels;
 }
+
+bool have_avx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+}
+
+#endif
 
 }  // namespace
 
 void scale_ramp(int16_t *samples, std::size_t frames, unsigned channels, float from,
                 float step) {
-  switch (channels) {
-    case 1:
-      scale_ramp_n<1>(samples, frames, from, step);
-      break;
-    case 2:
-      scale_ramp_n<2>(samples, frames, from, step);
-      break;
-    default:
-      scale_ramp_any(samples, frames, channels, from, step);
-      break;
-  }
+  std::size_t done = 0;
+#ifdef AGENTAUDIO_AVX2
+  const Rule rule = rule_for(from, step, 0, frames);
+  if ((channels == 1 || channels == 2) && rule != Rule::PER_FRAME && have_avx2())
+    done = scale_avx2(samples, frames, channels, from, step, rule);
+#endif
+  scale_portable(samples, done, frames, channels, from, step);
 }
 
 void mix_ramp(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
               float from, float step) {
-  switch (channels) {
-    case 1:
-      mix_ramp_n<1>(dst, src, frames, from, step);
-      break;
-    case 2:
-      mix_ramp_n<2>(dst, src, frames, from, step);
-      break;
-    default:
-      mix_ramp_any(dst, src, frames, channels, from, step);
-      break;
-  }
+  std::size_t done = 0;
+#ifdef AGENTAUDIO_AVX2
+  const Rule rule = rule_for(from, step, 0, frames);
+  if ((channels == 1 || channels == 2) && rule != Rule::PER_FRAME && have_avx2())
+    done = mix_avx2(dst, src, frames, channels, from, step, rule);
+#endif
+  mix_portable(dst, src, done, frames, channels, from, step);
 }
+
+namespace reference {
+
+void scale_ramp(int16_t *samples, std::size_t frames, unsigned channels, float from,
+                float step) {
+  scale_portable(samples, 0, frames, channels, from, step);
+}
+
+void mix_ramp(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
+              float from, float step) {
+  mix_portable(dst, src, 0, frames, channels, from, step);
+}
+
+}  // namespace reference
 
 }  // namespace agentaudio

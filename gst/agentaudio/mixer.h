@@ -22,6 +22,15 @@ void scale_ramp(int16_t *samples, std::size_t frames, unsigned channels, float f
 void mix_ramp(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
               float from, float step);
 
+/* The portable kernels alone, which mix_ramp() and scale_ramp() use where the
+ * CPU has no AVX2: every kernel must give exactly their samples. */
+namespace reference {
+void scale_ramp(int16_t *samples, std::size_t frames, unsigned channels, float from,
+                float step);
+void mix_ramp(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
+              float from, float step);
+}  // namespace reference
+
 /* Gain of frame `index` of a linear fade-out lasting `length` frames: it
  * starts just below 1 and its last frame is exactly 0, so the cut that follows
  * is silent. */
