@@ -1157,11 +1157,9 @@ static gboolean gst_agent_audio_src_decide_allocation(GstBaseSrc *bsrc, GstQuery
       gst_query_parse_nth_allocation_pool(query, 0, &pool, &pool_size, &min, &max);
     if (pool == nullptr)
       pool = gst_buffer_pool_new();
-    /* src's buffer, the unmixed speech buffer, and the last ones that
-     * downstream still holds (a sink's last-sample). */
-    min = MAX(min, 4);
-    if (max != 0)
-      max = MAX(max, min);
+    /* No minimum of our own: the pool grows to the buffers in flight (src's,
+     * the unmixed speech one, what a sink keeps as its last sample), and
+     * preallocating more only costs memory in every session. */
     size = MAX(size, pool_size);
     if (offered)
       gst_query_set_nth_allocation_pool(query, 0, pool, size, min, max);
