@@ -13,8 +13,9 @@
  * clock, one buffer of #GstAgentAudioSrc:ptime each, with silence (GAP
  * buffers) whenever there is nothing to say.
  *
- * #GstAgentAudioSrc::interrupt is a barge-in: a short fade, then every queued
- * sample is dropped and the next buffer is silent.
+ * #GstAgentAudioSrc::interrupt is a barge-in: the next buffer fades the
+ * speech out over #GstAgentAudioSrc:interrupt-fade, and every sample queued
+ * after the fade is dropped.
  *
  * #GstAgentAudioSrc::push-background feeds a background layer (ambient sound,
  * "thinking" sounds) mixed under the speech with saturation, at
