@@ -6,8 +6,11 @@
 /* bench-mixer: throughput of the element's sample kernels (mix_ramp,
  * scale_ramp) against memcpy of the same number of bytes, on buffers that
  * stay in cache: the figure tells whether mixing costs more than the copy
- * the element has to make anyway. Output: one JSON object on stdout (or in
- * --json FILE). */
+ * the element has to make anyway. The kernels pick their code by gain
+ * (Q15 below unity, a plain saturating add at unity, float above, a
+ * per-frame rule for a ramp that crosses unity) and by CPU (AVX2 or the
+ * portable loops), so each gain the element uses is timed, and the portable
+ * loops too. Output: one JSON object on stdout (and in --json FILE). */
 
 #include <chrono>
 #include <cinttypes>
@@ -99,41 +102,77 @@ int main(int argc, char **argv) {
   std::string out =
       "{\n  \"bench\": \"mixer\",\n  \"repeats\": " + std::to_string(repeats) +
       ",\n  \"cases\": [\n";
-  bool first = true;
+  bool first_case = true;
   for (const Case &c : cases) {
     const std::size_t samples = c.frames * c.channels;
     const std::size_t bytes = samples * sizeof(int16_t);
-    std::vector<int16_t> dst(samples), src(samples), copy(samples);
+    const float frames_f = static_cast<float>(c.frames);
+    std::vector<int16_t> dst(samples), src(samples), neg(samples), copy(samples);
     for (std::size_t i = 0; i < samples; i++) {
-      /* Speech-level values: the kernels clamp, but the common case is no
+      /* Speech-level values, multiples of 16: the common case is no
        * clipping, which is what runs every buffer. */
       src[i] = static_cast<int16_t>(((i * 7919) % 1000) * 16 - 8000);
+      neg[i] = static_cast<int16_t>(-src[i]);
       dst[i] = static_cast<int16_t>(((i * 104729) % 4000) * 4 - 8000);
     }
-    /* The kernels work in place, millions of times over the same buffer.
-     * Alternating gains that undo each other exactly (+0.25 / -0.25 of a
-     * multiple of 16, x2 / x0.5 of a multiple of 4) keep the values at
-     * speech level instead of drifting to the clamp, and never use the
-     * gains 0 or 1, which a kernel could special-case. */
+
+    /* The mixes work in place, millions of times over the same buffer:
+     * mixing src and then -src at the same gain brings the samples back
+     * (exactly, or within a rounding step for a Q15 ramp), so they stay at
+     * speech level instead of drifting to the clamp, and every call takes
+     * the same code. */
     bool flip = false;
-    Figure mix = time_it(
-        [&] {
-          flip = !flip;
-          agentaudio::mix_ramp(dst.data(), src.data(), c.frames, c.channels,
-                               flip ? 0.25f : -0.25f, 0.0f);
-          clobber(dst.data());
-          g_sink = dst[samples / 2];
-        },
-        bytes, repeats);
-    Figure scale = time_it(
-        [&] {
-          flip = !flip;
-          agentaudio::scale_ramp(dst.data(), c.frames, c.channels, flip ? 2.0f : 0.5f,
-                                 0.0f);
-          clobber(dst.data());
-          g_sink = dst[samples / 2];
-        },
-        bytes, repeats);
+    auto mix = [&](float from, float to, bool portable) {
+      const float step = (to - from) / frames_f;
+      return time_it(
+          [&] {
+            flip = !flip;
+            const int16_t *s = flip ? src.data() : neg.data();
+            if (portable)
+              agentaudio::reference::mix_ramp(dst.data(), s, c.frames, c.channels, from,
+                                              step);
+            else
+              agentaudio::mix_ramp(dst.data(), s, c.frames, c.channels, from, step);
+            clobber(dst.data());
+            g_sink = dst[samples / 2];
+          },
+          bytes, repeats);
+    };
+    struct Named {
+      const char *name;
+      const char *what;
+      Figure fig;
+    };
+    std::vector<Named> figs;
+    figs.push_back({"mix_unity", "bed at background-volume 1, not ducked (the default)",
+                    mix(1.0f, 1.0f, false)});
+    figs.push_back({"mix_steady_below_unity",
+                    "bed at a steady gain of 0.5 (volume or duck)",
+                    mix(0.5f, 0.5f, false)});
+    figs.push_back({"mix_ramp_below_unity",
+                    "bed gain ramping 0.9 -> 0.3 across the buffer",
+                    mix(0.9f, 0.3f, false)});
+    figs.push_back({"mix_ramp_from_unity",
+                    "ducking engages: 1.0 -> 0.3 across the buffer (once per utterance)",
+                    mix(1.0f, 0.3f, false)});
+    figs.push_back({"mix_steady_below_unity_portable",
+                    "as mix_steady_below_unity, portable loops (no AVX2)",
+                    mix(0.5f, 0.5f, true)});
+    figs.push_back({"mix_unity_portable", "as mix_unity, portable loops (no AVX2)",
+                    mix(1.0f, 1.0f, true)});
+    /* An interrupt fade over the whole buffer. In place it drives the
+     * samples to 0 after a few calls; the kernels have no per-sample branch,
+     * so their cost does not depend on the values. */
+    figs.push_back({"scale_fade", "interrupt fade: (F-1)/F -> 0 across the buffer",
+                    time_it(
+                        [&] {
+                          agentaudio::scale_ramp(dst.data(), c.frames, c.channels,
+                                                 (frames_f - 1) / frames_f,
+                                                 -1.0f / frames_f);
+                          clobber(dst.data());
+                          g_sink = dst[samples / 2];
+                        },
+                        bytes, repeats)});
     Figure cpy = time_it(
         [&] {
           clobber(src.data());
@@ -143,21 +182,26 @@ int main(int argc, char **argv) {
         },
         bytes, repeats);
 
-    char buf[1024];
+    char buf[512];
     std::snprintf(buf, sizeof buf,
                   "%s    {\"case\": \"%s\", \"frames\": %zu, \"channels\": %u, "
-                  "\"bytes\": %zu,\n"
-                  "     \"mix_ramp_ns\": %.1f, \"mix_ramp_gbps\": %.2f,\n"
-                  "     \"scale_ramp_ns\": %.1f, \"scale_ramp_gbps\": %.2f,\n"
-                  "     \"memcpy_ns\": %.1f, \"memcpy_gbps\": %.2f,\n"
-                  "     \"mix_vs_memcpy\": %.3f, \"scale_vs_memcpy\": %.3f}",
-                  first ? "" : ",\n", c.name, c.frames, c.channels, bytes,
-                  mix.ns_per_call, mix.gbytes_per_s, scale.ns_per_call,
-                  scale.gbytes_per_s, cpy.ns_per_call, cpy.gbytes_per_s,
-                  mix.gbytes_per_s / cpy.gbytes_per_s,
-                  scale.gbytes_per_s / cpy.gbytes_per_s);
+                  "\"bytes\": %zu, \"memcpy_ns\": %.1f, \"memcpy_gbps\": %.2f,\n"
+                  "     \"kernels\": [",
+                  first_case ? "" : ",\n", c.name, c.frames, c.channels, bytes,
+                  cpy.ns_per_call, cpy.gbytes_per_s);
     out += buf;
-    first = false;
+    bool first_fig = true;
+    for (const Named &f : figs) {
+      std::snprintf(buf, sizeof buf,
+                    "%s\n       {\"kernel\": \"%s\", \"what\": \"%s\", \"ns\": %.1f, "
+                    "\"gbps\": %.2f, \"vs_memcpy\": %.3f}",
+                    first_fig ? "" : ",", f.name, f.what, f.fig.ns_per_call,
+                    f.fig.gbytes_per_s, f.fig.gbytes_per_s / cpy.gbytes_per_s);
+      out += buf;
+      first_fig = false;
+    }
+    out += "]}";
+    first_case = false;
   }
   out += "\n  ]\n}\n";
 
