@@ -296,7 +296,10 @@ struct GstAgentAudioSrcPrivate {
   guint64 buffer_index = 0; /* buffers since timeline.origin_frame */
   bool discont = true;
   std::vector<gint16> bed; /* the background of one buffer, before mixing */
-  float bed_gain = -1.0f;  /* the background gain reached; < 0 until the first buffer */
+  /* The pool decide_allocation() chose; owned. Also guarded by src's stream
+   * lock, which GstBaseSrc holds whenever it negotiates. */
+  GstBufferPool *pool = nullptr;
+  float bed_gain = -1.0f; /* the background gain reached; < 0 until the first buffer */
 
   agentaudio::RequestPads pads; /* src_%u and speech_%u; locks itself */
 
@@ -852,23 +855,21 @@ static void mix_background(GstAgentAudioSrcPrivate *priv, gint16 *data, gsize be
 /* A buffer of `size` bytes from the pool negotiated in decide_allocation(),
  * or newly allocated if that pool cannot give one (it is being flushed, or
  * downstream's pool has smaller buffers). */
-static GstBuffer *new_buffer(GstBaseSrc *bsrc, gsize size) {
+static GstBuffer *new_buffer(GstAgentAudioSrcPrivate *priv, gsize size) {
   GstBuffer *buffer = nullptr;
-  GstBufferPool *pool = gst_base_src_get_buffer_pool(bsrc);
-  if (pool != nullptr) {
-    gsize maxsize = 0;
+  if (priv->pool != nullptr) {
     /* Never wait for downstream to release one: a pool with a maximum is
      * not a reason to fall behind the clock. */
     GstBufferPoolAcquireParams params = {};
     params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
-    if (gst_buffer_pool_acquire_buffer(pool, &buffer, &params) == GST_FLOW_OK) {
+    gsize maxsize = 0;
+    if (gst_buffer_pool_acquire_buffer(priv->pool, &buffer, &params) == GST_FLOW_OK) {
       gst_buffer_get_sizes(buffer, nullptr, &maxsize);
       if (maxsize >= size)
         gst_buffer_set_size(buffer, size); /* the pool restores it on release */
       else
         gst_clear_buffer(&buffer);
     }
-    gst_object_unref(pool);
   }
   if (buffer == nullptr)
     buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
@@ -963,7 +964,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
 
   /* Speech first, in a buffer of its own: it is what speech_%u pads carry,
    * and, with no background to mix, also what src carries. */
-  GstBuffer *speech = new_buffer(bsrc, size);
+  GstBuffer *speech = new_buffer(priv, size);
   gst_buffer_map(speech, &map, GST_MAP_WRITE);
   gint16 *data = reinterpret_cast<gint16 *>(map.data);
   {
@@ -985,7 +986,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
   GstBuffer *mixed = speech;
   if (bed_frames > 0 && priv->pads.wants_speech()) {
     GstMapInfo mixed_map;
-    mixed = new_buffer(bsrc, size);
+    mixed = new_buffer(priv, size);
     gst_buffer_map(mixed, &mixed_map, GST_MAP_WRITE);
     memcpy(mixed_map.data, data, size);
     mix_background(priv, reinterpret_cast<gint16 *>(mixed_map.data), bed_frames, frames,
@@ -1168,7 +1169,18 @@ static gboolean gst_agent_audio_src_decide_allocation(GstBaseSrc *bsrc, GstQuery
       gst_query_add_allocation_pool(query, pool, size, min, max);
     gst_object_unref(pool);
   }
-  return GST_BASE_SRC_CLASS(parent_class)->decide_allocation(bsrc, query);
+  if (!GST_BASE_SRC_CLASS(parent_class)->decide_allocation(bsrc, query))
+    return FALSE;
+  /* Kept rather than asked of GstBaseSrc for every buffer (a lock and a
+   * ref); GstBaseSrc activates it right after this. */
+  GstBufferPool *chosen = nullptr;
+  if (gst_query_get_n_allocation_pools(query) > 0)
+    gst_query_parse_nth_allocation_pool(query, 0, &chosen, nullptr, nullptr, nullptr);
+  gst_object_replace(reinterpret_cast<GstObject **>(&priv->pool),
+                     GST_OBJECT_CAST(chosen));
+  if (chosen != nullptr)
+    gst_object_unref(chosen);
+  return TRUE;
 }
 
 static gboolean gst_agent_audio_src_query(GstBaseSrc *bsrc, GstQuery *query) {
@@ -1280,6 +1292,8 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
       priv->holds_back[layer] = false;
     }
   }
+
+  gst_clear_object(&priv->pool); /* deactivated by GstBaseSrc */
 
   /* Task threads are pooled: the next run may be on another thread, and
    * this one may serve another element. */
@@ -1443,6 +1457,7 @@ static void gst_agent_audio_src_finalize(GObject *object) {
     gst_message_unref(out.message);
   if (self->priv->clock_id != nullptr)
     gst_clock_id_unref(self->priv->clock_id);
+  gst_clear_object(&self->priv->pool);
   delete self->priv;
 
   G_OBJECT_CLASS(parent_class)->finalize(object);
