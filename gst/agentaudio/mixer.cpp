@@ -62,20 +62,21 @@ inline int16_t mix_sample(int16_t d, int16_t s, float gain, bool fixed) {
              : clamp16(round_even(static_cast<float>(d) + static_cast<float>(s) * gain));
 }
 
-/* Which rule frames [first, frames) use. The gain is monotonic in the frame
- * (float rounding preserves order), so the ends decide. */
-enum class Rule { Q15, FLOAT, PER_FRAME };
-
-Rule rule_for(float from, float step, std::size_t first, std::size_t frames) {
-  if (frames <= first)
-    return Rule::Q15;
+/* The end of the run of frames from `first` whose gains all take the rule
+ * `fixed` says. The gain is monotonic in the frame (float rounding keeps
+ * the order), so |g| < 1 holds on one interval of frames: a buffer has at
+ * most three runs, and one unless its ramp crosses |g| = 1. */
+std::size_t run_end(float from, float step, std::size_t first, std::size_t frames,
+                    bool &fixed) {
   const float a = gain_at(from, step, static_cast<int32_t>(first));
   const float b = gain_at(from, step, static_cast<int32_t>(frames - 1));
-  if (q15(a) && q15(b))
-    return Rule::Q15;
-  if (!q15(a) && !q15(b) && (a > 0) == (b > 0))
-    return Rule::FLOAT;
-  return Rule::PER_FRAME; /* a ramp across |g| = 1: rare, once per change */
+  fixed = q15(a);
+  if (q15(b) == fixed && (fixed || (a > 0) == (b > 0)))
+    return frames;
+  std::size_t end = first + 1;
+  while (end < frames && q15(gain_at(from, step, static_cast<int32_t>(end))) == fixed)
+    end++;
+  return end;
 }
 
 /* The portable kernels, from frame `first` on: flat loops over samples with
@@ -126,44 +127,6 @@ void mix_any(int16_t *dst, const int16_t *src, std::size_t first, std::size_t fr
     }
 }
 
-void scale_portable(int16_t *samples, std::size_t first, std::size_t frames,
-                    unsigned channels, float from, float step) {
-  switch (rule_for(from, step, first, frames)) {
-    case Rule::Q15:
-      return scale_any<true>(samples, first, frames, channels, from, step);
-    case Rule::FLOAT:
-      return scale_any<false>(samples, first, frames, channels, from, step);
-    case Rule::PER_FRAME:
-      for (std::size_t i = first; i < frames; i++) {
-        const bool fixed = q15(gain_at(from, step, static_cast<int32_t>(i)));
-        for (unsigned c = 0; c < channels; c++)
-          samples[i * channels + c] =
-              scale_sample(samples[i * channels + c],
-                           gain_at(from, step, static_cast<int32_t>(i)), fixed);
-      }
-      return;
-  }
-}
-
-void mix_portable(int16_t *dst, const int16_t *src, std::size_t first, std::size_t frames,
-                  unsigned channels, float from, float step) {
-  switch (rule_for(from, step, first, frames)) {
-    case Rule::Q15:
-      return mix_any<true>(dst, src, first, frames, channels, from, step);
-    case Rule::FLOAT:
-      return mix_any<false>(dst, src, first, frames, channels, from, step);
-    case Rule::PER_FRAME:
-      for (std::size_t i = first; i < frames; i++) {
-        const float gain = gain_at(from, step, static_cast<int32_t>(i));
-        for (unsigned c = 0; c < channels; c++) {
-          const std::size_t k = i * channels + c;
-          dst[k] = mix_sample(dst[k], src[k], gain, q15(gain));
-        }
-      }
-      return;
-  }
-}
-
 #ifdef AGENTAUDIO_AVX2
 
 /* 16 samples (one 256-bit register of S16) per step, for mono and stereo,
@@ -172,11 +135,14 @@ void mix_portable(int16_t *dst, const int16_t *src, std::size_t first, std::size
 struct Ramp16 {
   __m256 from, step, index_lo, index_hi, advance;
 
-  __attribute__((target("avx2"))) Ramp16(float f, float s, unsigned channels) {
+  /* Starting at frame `first`. */
+  __attribute__((target("avx2")))
+  Ramp16(float f, float s, unsigned channels, std::size_t first) {
     from = _mm256_set1_ps(f);
     step = _mm256_set1_ps(s);
-    index_lo = channels == 1 ? _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7)
-                             : _mm256_setr_ps(0, 0, 1, 1, 2, 2, 3, 3);
+    index_lo = _mm256_add_ps(channels == 1 ? _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7)
+                                           : _mm256_setr_ps(0, 0, 1, 1, 2, 2, 3, 3),
+                             _mm256_set1_ps(static_cast<float>(first)));
     index_hi = _mm256_add_ps(index_lo, _mm256_set1_ps(8.0f / channels));
     advance = _mm256_set1_ps(16.0f / channels);
   }
@@ -187,13 +153,13 @@ struct Ramp16 {
     index_lo = _mm256_add_ps(index_lo, advance);
     index_hi = _mm256_add_ps(index_hi, advance);
   }
-  /* The next 16 gains in Q15, rounded to nearest even like round_even(). */
+  /* The next 16 gains in Q15, rounded to nearest even like round_even().
+   * For a ramp made with from and step scaled by 2^15: scaling by a power
+   * of two commutes with float rounding, so these are the same gains. */
   __attribute__((target("avx2"))) __m256i next_q15() {
     __m256 lo, hi;
     next(lo, hi);
-    const __m256 one = _mm256_set1_ps(32768.0f);
-    return pack16(_mm256_cvtps_epi32(_mm256_mul_ps(lo, one)),
-                  _mm256_cvtps_epi32(_mm256_mul_ps(hi, one)));
+    return pack16(_mm256_cvtps_epi32(lo), _mm256_cvtps_epi32(hi));
   }
   /* 2 x 8 int32 to 16 int16 with saturation, in order (packs works per
    * 128-bit lane). */
@@ -222,14 +188,18 @@ __attribute__((target("avx2"))) inline void store16f(int16_t *p, __m256 lo, __m2
 }
 
 /* Whole blocks of 16 samples; returns the frames done. */
+/* Whole blocks of 16 samples of frames [first, end), which all take the
+ * same rule; returns the frame where they stop. */
 __attribute__((target("avx2"))) std::size_t scale_avx2(int16_t *samples,
-                                                       std::size_t frames,
+                                                       std::size_t first, std::size_t end,
                                                        unsigned channels, float from,
-                                                       float step, Rule rule) {
-  const std::size_t n = frames * channels / 16 * 16;
-  Ramp16 ramp(from, step, channels);
+                                                       float step, bool fixed) {
+  const std::size_t n = (end - first) * channels / 16 * 16;
+  Ramp16 ramp = fixed ? Ramp16(from * 32768.0f, step * 32768.0f, channels, first)
+                      : Ramp16(from, step, channels, first);
+  samples += first * channels;
   for (std::size_t k = 0; k < n; k += 16) {
-    if (rule == Rule::Q15) {
+    if (fixed) {
       store16(samples + k, _mm256_mulhrs_epi16(load16(samples + k), ramp.next_q15()));
     } else {
       __m256 lo, hi;
@@ -238,16 +208,19 @@ __attribute__((target("avx2"))) std::size_t scale_avx2(int16_t *samples,
                _mm256_mul_ps(load8f(samples + k + 8), hi));
     }
   }
-  return n / channels;
+  return first + n / channels;
 }
 
 __attribute__((target("avx2"))) std::size_t mix_avx2(int16_t *dst, const int16_t *src,
-                                                     std::size_t frames,
+                                                     std::size_t first, std::size_t end,
                                                      unsigned channels, float from,
-                                                     float step, Rule rule) {
-  const std::size_t n = frames * channels / 16 * 16;
-  Ramp16 ramp(from, step, channels);
-  if (rule == Rule::Q15 && step == 0.0f) {
+                                                     float step, bool fixed) {
+  const std::size_t n = (end - first) * channels / 16 * 16;
+  Ramp16 ramp = fixed ? Ramp16(from * 32768.0f, step * 32768.0f, channels, first)
+                      : Ramp16(from, step, channels, first);
+  dst += first * channels;
+  src += first * channels;
+  if (fixed && step == 0.0f) {
     /* A steady gain, the usual case: one multiply and one add per 16,
      * two blocks per iteration to keep both multipliers busy. */
     const __m256i gain = ramp.next_q15();
@@ -261,7 +234,7 @@ __attribute__((target("avx2"))) std::size_t mix_avx2(int16_t *dst, const int16_t
     for (; k < n; k += 16)
       store16(dst + k, _mm256_adds_epi16(load16(dst + k),
                                          _mm256_mulhrs_epi16(load16(src + k), gain)));
-  } else if (rule == Rule::Q15) {
+  } else if (fixed) {
     for (std::size_t k = 0; k < n; k += 16)
       store16(dst + k,
               _mm256_adds_epi16(load16(dst + k),
@@ -278,7 +251,7 @@ __attribute__((target("avx2"))) std::size_t mix_avx2(int16_t *dst, const int16_t
           _mm256_add_ps(load8f(dst + k + 8), _mm256_mul_ps(load8f(src + k + 8), hi)));
     }
   }
-  return n / channels;
+  return first + n / channels;
 }
 
 bool have_avx2() {
@@ -288,40 +261,71 @@ bool have_avx2() {
 
 #endif
 
+/* Each run of frames with one rule goes through the AVX2 kernel where the
+ * CPU has it (whole blocks of 16 samples), the rest through the portable
+ * one. */
+void scale_runs(int16_t *samples, std::size_t frames, unsigned channels, float from,
+                float step, bool simd) {
+  for (std::size_t first = 0; first < frames;) {
+    bool fixed;
+    const std::size_t end = run_end(from, step, first, frames, fixed);
+    std::size_t done = first;
+#ifdef AGENTAUDIO_AVX2
+    if (simd && (channels == 1 || channels == 2) && have_avx2())
+      done = scale_avx2(samples, first, end, channels, from, step, fixed);
+#else
+    (void)simd;
+#endif
+    if (fixed)
+      scale_any<true>(samples, done, end, channels, from, step);
+    else
+      scale_any<false>(samples, done, end, channels, from, step);
+    first = end;
+  }
+}
+
+void mix_runs(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
+              float from, float step, bool simd) {
+  for (std::size_t first = 0; first < frames;) {
+    bool fixed;
+    const std::size_t end = run_end(from, step, first, frames, fixed);
+    std::size_t done = first;
+#ifdef AGENTAUDIO_AVX2
+    if (simd && (channels == 1 || channels == 2) && have_avx2())
+      done = mix_avx2(dst, src, first, end, channels, from, step, fixed);
+#else
+    (void)simd;
+#endif
+    if (fixed)
+      mix_any<true>(dst, src, done, end, channels, from, step);
+    else
+      mix_any<false>(dst, src, done, end, channels, from, step);
+    first = end;
+  }
+}
+
 }  // namespace
 
 void scale_ramp(int16_t *samples, std::size_t frames, unsigned channels, float from,
                 float step) {
-  std::size_t done = 0;
-#ifdef AGENTAUDIO_AVX2
-  const Rule rule = rule_for(from, step, 0, frames);
-  if ((channels == 1 || channels == 2) && rule != Rule::PER_FRAME && have_avx2())
-    done = scale_avx2(samples, frames, channels, from, step, rule);
-#endif
-  scale_portable(samples, done, frames, channels, from, step);
+  scale_runs(samples, frames, channels, from, step, true);
 }
 
 void mix_ramp(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
               float from, float step) {
-  std::size_t done = 0;
-#ifdef AGENTAUDIO_AVX2
-  const Rule rule = rule_for(from, step, 0, frames);
-  if ((channels == 1 || channels == 2) && rule != Rule::PER_FRAME && have_avx2())
-    done = mix_avx2(dst, src, frames, channels, from, step, rule);
-#endif
-  mix_portable(dst, src, done, frames, channels, from, step);
+  mix_runs(dst, src, frames, channels, from, step, true);
 }
 
 namespace reference {
 
 void scale_ramp(int16_t *samples, std::size_t frames, unsigned channels, float from,
                 float step) {
-  scale_portable(samples, 0, frames, channels, from, step);
+  scale_runs(samples, frames, channels, from, step, false);
 }
 
 void mix_ramp(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
               float from, float step) {
-  mix_portable(dst, src, 0, frames, channels, from, step);
+  mix_runs(dst, src, frames, channels, from, step, false);
 }
 
 }  // namespace reference
