@@ -929,17 +929,18 @@ int run_latency(const Options &o) {
 
   /* A square wave of +-3000: every sample non-zero, so the first non-zero
    * sample out is the first speech sample. */
-  const GstClockTime speech_dur = 100 * GST_MSECOND;
-  const int speech_frames = static_cast<int>(speech_dur * kRate / GST_SECOND);
-  std::vector<int16_t> pcm(static_cast<std::size_t>(speech_frames) * 3);
+  /* The short utterances last 60-140 ms, whole samples but not whole
+   * buffers: speech that ends inside a buffer, as real speech does, so
+   * last-audio's delay after the true end covers the rest of that buffer. */
+  const int max_frames = static_cast<int>(140 * GST_MSECOND * kRate / GST_SECOND);
+  std::vector<int16_t> pcm(static_cast<std::size_t>(max_frames) * 3);
   for (std::size_t i = 0; i < pcm.size(); i++)
     pcm[i] = (i / 24) % 2 ? 3000 : -3000;
-  GstBuffer *short_speech =
-      gst_buffer_new_memdup(pcm.data(), static_cast<gsize>(speech_frames) * 2);
   GstBuffer *long_speech = gst_buffer_new_memdup(pcm.data(), pcm.size() * 2);
 
   std::mt19937 rng(12345);
   std::uniform_real_distribution<double> phase(0.0, 0.040);
+  std::uniform_int_distribution<int> short_frames(max_frames * 3 / 7, max_frames);
 
   Stats push_to_first, last_delay, int_to_silent_buffer, int_to_audible_end;
   uint64_t first_audio_mismatch = 0, last_rt_mismatch = 0, last_dur_mismatch = 0,
@@ -962,8 +963,14 @@ int run_latency(const Options &o) {
       probe.have_last = false;
       probe.first_audio_rt = GST_CLOCK_TIME_NONE;
     }
+    const int speech_frames = short_frames(rng);
+    const GstClockTime speech_dur =
+        gst_util_uint64_scale_int(speech_frames, GST_SECOND, kRate);
+    GstBuffer *short_speech =
+        gst_buffer_new_memdup(pcm.data(), static_cast<gsize>(speech_frames) * 2);
     GstFlowReturn ret = GST_FLOW_ERROR;
     g_signal_emit_by_name(src, "push-speech", short_speech, &ret);
+    gst_buffer_unref(short_speech);
     const GstClockTime pushed = gst_clock_get_time(g_clock);
     {
       std::unique_lock<std::mutex> l(probe.lock);
@@ -1027,7 +1034,6 @@ int run_latency(const Options &o) {
 
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
-  gst_buffer_unref(short_speech);
   gst_buffer_unref(long_speech);
 
   std::ostringstream b;
