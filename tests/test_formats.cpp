@@ -22,6 +22,15 @@ static std::vector<T> sine(gint rate, gint channels, gsize frames, double freq,
   return v;
 }
 
+/* Pushes `in` as speech in chunks of `chunk` samples, as a TTS streams it. */
+static void push_in_chunks(GstElement *e, const std::vector<gint16> &in, gsize chunk) {
+  for (gsize pos = 0; pos < in.size(); pos += chunk) {
+    std::vector<gint16> part(in.begin() + pos,
+                             in.begin() + std::min(in.size(), pos + chunk));
+    fail_unless_equals_int(push_samples(e, part), GST_FLOW_OK);
+  }
+}
+
 /* Positive-going zero crossings per second over the non-silent part of a
  * mono signal. */
 static double frequency(const std::vector<gint16> &v, gint rate) {
@@ -86,11 +95,7 @@ GST_START_TEST(test_22khz_speech_plays_at_24khz) {
       s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
   std::vector<gint16> in = sine<gint16>(22050, 1, 22050, 440.0, 12000);
   /* TTS-like odd chunks: the resampler carries its history across them. */
-  for (gsize pos = 0; pos < in.size(); pos += 777) {
-    std::vector<gint16> chunk(in.begin() + pos,
-                              in.begin() + std::min(in.size(), pos + 777));
-    fail_unless_equals_int(push_samples(s.element, chunk), GST_FLOW_OK);
-  }
+  push_in_chunks(s.element, in, 777);
   gst_harness_play(s.h);
 
   std::vector<gint16> v = play_utterance(s, RATE, 1, GST_SECOND);
@@ -393,11 +398,7 @@ GST_START_TEST(test_mark_after_resampled_speech_is_at_its_end) {
   gst_buffer_unref(next_buffer(s)); /* negotiated: pushes convert to 24 kHz now */
 
   std::vector<gint16> in = sine<gint16>(22050, 1, 22050, 440.0, 12000);
-  for (gsize pos = 0; pos < in.size(); pos += 882) {
-    std::vector<gint16> chunk(in.begin() + pos,
-                              in.begin() + std::min(in.size(), pos + 882));
-    fail_unless_equals_int(push_samples(s.element, chunk), GST_FLOW_OK);
-  }
+  push_in_chunks(s.element, in, 882);
   mark(s.element, "sentence");
 
   GstClockTime mark_time = GST_CLOCK_TIME_NONE, end = GST_CLOCK_TIME_NONE;

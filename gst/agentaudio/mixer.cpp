@@ -7,7 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(AGENTAUDIO_NO_AVX2)
 #include <immintrin.h>
 #define AGENTAUDIO_AVX2 1
 #endif
@@ -259,49 +260,60 @@ bool have_avx2() {
   return avx2;
 }
 
+#else
+
+bool have_avx2() {
+  return false;
+}
+std::size_t scale_avx2(int16_t *, std::size_t first, std::size_t, unsigned, float, float,
+                       bool) {
+  return first;
+}
+std::size_t mix_avx2(int16_t *, const int16_t *, std::size_t first, std::size_t, unsigned,
+                     float, float, bool) {
+  return first;
+}
+
 #endif
 
-/* Each run of frames with one rule goes through the AVX2 kernel where the
- * CPU has it (whole blocks of 16 samples), the rest through the portable
- * one. */
-void scale_runs(int16_t *samples, std::size_t frames, unsigned channels, float from,
-                float step, bool simd) {
+/* Runs `kernels(first, end, fixed, simd)` on each run of frames that take
+ * one rule; simd: whether the AVX2 kernel may do the run's whole blocks. */
+template <typename Kernels>
+void for_each_run(std::size_t frames, unsigned channels, float from, float step,
+                  bool use_simd, Kernels kernels) {
+  const bool simd = use_simd && (channels == 1 || channels == 2) && have_avx2();
   for (std::size_t first = 0; first < frames;) {
     bool fixed;
     const std::size_t end = run_end(from, step, first, frames, fixed);
-    std::size_t done = first;
-#ifdef AGENTAUDIO_AVX2
-    if (simd && (channels == 1 || channels == 2) && have_avx2())
-      done = scale_avx2(samples, first, end, channels, from, step, fixed);
-#else
-    (void)simd;
-#endif
-    if (fixed)
-      scale_any<true>(samples, done, end, channels, from, step);
-    else
-      scale_any<false>(samples, done, end, channels, from, step);
+    kernels(first, end, fixed, simd);
     first = end;
   }
 }
 
+void scale_runs(int16_t *samples, std::size_t frames, unsigned channels, float from,
+                float step, bool use_simd) {
+  for_each_run(frames, channels, from, step, use_simd,
+               [&](std::size_t first, std::size_t end, bool fixed, bool simd) {
+                 if (simd)
+                   first = scale_avx2(samples, first, end, channels, from, step, fixed);
+                 if (fixed)
+                   scale_any<true>(samples, first, end, channels, from, step);
+                 else
+                   scale_any<false>(samples, first, end, channels, from, step);
+               });
+}
+
 void mix_runs(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
-              float from, float step, bool simd) {
-  for (std::size_t first = 0; first < frames;) {
-    bool fixed;
-    const std::size_t end = run_end(from, step, first, frames, fixed);
-    std::size_t done = first;
-#ifdef AGENTAUDIO_AVX2
-    if (simd && (channels == 1 || channels == 2) && have_avx2())
-      done = mix_avx2(dst, src, first, end, channels, from, step, fixed);
-#else
-    (void)simd;
-#endif
-    if (fixed)
-      mix_any<true>(dst, src, done, end, channels, from, step);
-    else
-      mix_any<false>(dst, src, done, end, channels, from, step);
-    first = end;
-  }
+              float from, float step, bool use_simd) {
+  for_each_run(frames, channels, from, step, use_simd,
+               [&](std::size_t first, std::size_t end, bool fixed, bool simd) {
+                 if (simd)
+                   first = mix_avx2(dst, src, first, end, channels, from, step, fixed);
+                 if (fixed)
+                   mix_any<true>(dst, src, first, end, channels, from, step);
+                 else
+                   mix_any<false>(dst, src, first, end, channels, from, step);
+               });
 }
 
 }  // namespace
