@@ -305,6 +305,18 @@ void scale_runs(int16_t *samples, std::size_t frames, unsigned channels, float f
 
 void mix_runs(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
               float from, float step, bool use_simd) {
+  if (use_simd && step == 0.0f && frames > 0 && (channels == 1 || channels == 2) &&
+      have_avx2()) {
+    /* A steady bed, the case of nearly every buffer, straight to the kernel:
+     * at 480 frames the run loop's overhead is a third of the time. */
+    const bool fixed = q15(from);
+    const std::size_t done = mix_avx2(dst, src, 0, frames, channels, from, step, fixed);
+    if (fixed)
+      mix_any<true>(dst, src, done, frames, channels, from, step);
+    else
+      mix_any<false>(dst, src, done, frames, channels, from, step);
+    return;
+  }
   for_each_run(frames, channels, from, step, use_simd,
                [&](std::size_t first, std::size_t end, bool fixed, bool simd) {
                  if (simd)
