@@ -86,13 +86,20 @@ static std::vector<gint16> play_utterance(Src &s, gint rate, gint channels,
   return out;
 }
 
-GST_START_TEST(test_22khz_speech_plays_at_24khz) {
+/* An element whose speech-caps are espeak-ng's 22.05 kHz mono S16, playing
+ * into a 24 kHz harness. */
+static Src src_22khz_speech_to_24khz(void) {
   Src s = src_new();
   set_caps_property(
       s.element, "speech-caps",
       "audio/x-raw, format=S16LE, layout=interleaved, rate=22050, channels=1");
   gst_harness_set_sink_caps_str(
       s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
+  return s;
+}
+
+GST_START_TEST(test_22khz_speech_plays_at_24khz) {
+  Src s = src_22khz_speech_to_24khz();
   std::vector<gint16> in = sine<gint16>(22050, 1, 22050, 440.0, 12000);
   /* TTS-like odd chunks: the resampler carries its history across them. */
   push_in_chunks(s.element, in, 777);
@@ -388,12 +395,7 @@ GST_END_TEST;
 /* A mark after resampled speech comes after all of it, including the frames
  * the resampler held back until the speech ran dry. */
 GST_START_TEST(test_mark_after_resampled_speech_is_at_its_end) {
-  Src s = src_new();
-  set_caps_property(
-      s.element, "speech-caps",
-      "audio/x-raw, format=S16LE, layout=interleaved, rate=22050, channels=1");
-  gst_harness_set_sink_caps_str(
-      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
+  Src s = src_22khz_speech_to_24khz();
   gst_harness_play(s.h);
   gst_buffer_unref(next_buffer(s)); /* negotiated: pushes convert to 24 kHz now */
 
