@@ -767,9 +767,9 @@ def check(demo: AgentDemo, result: Analysis) -> list[str]:
     for span in result.spans:
         if span.played is None:
             failures.append(f"sentence {span.number}: no start or end in the bus messages")
-        # Within 2 ms: a sentence's mark can land up to a resampler's few held-back frames
-        # (about 1.5 ms at 22050 -> 24000 Hz) before the end of its speech.
-        elif not span.cut and abs(span.played - span.length) > 2 * MSECOND:
+        # Resampled to 24 kHz, a sentence lasts its own length to the nearest output sample
+        # (42 us), and its mark comes after its last one: allow 0.1 ms.
+        elif not span.cut and abs(span.played - span.length) > MSECOND // 10:
             failures.append(f"sentence {span.number} played {secs(span.played)}, but it is "
                             f"{secs(span.length)} long")
     if result.bed_alone is not None and result.bed_ducked is not None:
