@@ -510,6 +510,37 @@ GST_START_TEST(test_speech_after_interrupt_is_a_new_utterance) {
 }
 GST_END_TEST;
 
+static void count_speaking(GObject *object, GParamSpec *, gpointer data) {
+  gboolean speaking;
+  g_object_get(object, "speaking", &speaking, NULL);
+  static_cast<std::vector<bool> *>(data)->push_back(speaking);
+}
+
+/* notify::speaking means a change: not when an interrupted utterance hands
+ * over to the next one in the same buffer. */
+GST_START_TEST(test_speaking_notified_only_when_it_changes) {
+  Src s = src_new();
+  std::vector<bool> seen; /* written by the streaming thread before each pull returns */
+  g_signal_connect(s.element, "notify::speaking", G_CALLBACK(count_speaking), &seen);
+  fail_unless_equals_int(push_samples(s.element, constant_samples(RATE, 8000)),
+                         GST_FLOW_OK);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  fail_unless(seen == std::vector<bool>{true});
+
+  interrupt(s.element);
+  fail_unless_equals_int(push_samples(s.element, speech_samples(300, 4)), GST_FLOW_OK);
+  gst_buffer_unref(next_buffer(s)); /* last-audio, then first-audio: still speaking */
+  fail_unless(seen == std::vector<bool>{true}, "%zu notifications", seen.size());
+
+  gst_buffer_unref(next_buffer(s)); /* the answer's last 60 frames */
+  gst_buffer_unref(next_buffer(s));
+  fail_unless(seen == (std::vector<bool>{true, false}), "%zu notifications", seen.size());
+  g_signal_handlers_disconnect_by_data(s.element, &seen);
+  src_free(s);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_interrupt_after_speech_played_changes_nothing) {
   Src s = src_new();
   fail_unless_equals_int(push_samples(s.element, speech_samples(100)), GST_FLOW_OK);
@@ -849,6 +880,7 @@ static Suite *agentaudiosrc_suite(void) {
   tcase_add_test(tc, test_interrupt_before_speech_starts_drops_everything);
   tcase_add_test(tc, test_interrupt_discards_partial_sample);
   tcase_add_test(tc, test_speech_after_interrupt_is_a_new_utterance);
+  tcase_add_test(tc, test_speaking_notified_only_when_it_changes);
   tcase_add_test(tc, test_interrupt_after_speech_played_changes_nothing);
   tcase_add_test(tc, test_marks_in_order_at_exact_running_time);
   tcase_add_test(tc, test_end_of_stream_drains_then_eos);

@@ -362,15 +362,19 @@ static void enqueue(GstAgentAudioSrc *self, GstStructure *s,
   self->priv->enqueued++;
 }
 
-static void enqueue_first_audio(GstAgentAudioSrc *self, GstClockTime running_time) {
+/* speaking_changed: FALSE when this utterance starts in the buffer where the
+ * last one ended, so that speaking stays TRUE and is not notified. */
+static void enqueue_first_audio(GstAgentAudioSrc *self, GstClockTime running_time,
+                                bool speaking_changed = true) {
   enqueue(
       self,
       gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time, NULL),
-      true);
+      speaking_changed);
 }
 
 static void enqueue_last_audio(GstAgentAudioSrc *self,
-                               const agentaudio::UtteranceEnd &end) {
+                               const agentaudio::UtteranceEnd &end,
+                               bool speaking_changed = true) {
   const Timeline &timeline = self->priv->timeline;
   const Format &format = self->priv->format;
   enqueue(
@@ -380,7 +384,7 @@ static void enqueue_last_audio(GstAgentAudioSrc *self,
                         format.frames_to_time(end.played), "interrupted", G_TYPE_BOOLEAN,
                         end.interrupted ? TRUE : FALSE, "dropped", G_TYPE_UINT64,
                         format.frames_to_time(end.dropped), NULL),
-      true);
+      speaking_changed);
 }
 
 static void enqueue_mark(GstAgentAudioSrc *self, const agentaudio::MarkEvent &mark) {
@@ -404,13 +408,15 @@ static void enqueue_cut(GstAgentAudioSrc *self, const agentaudio::CutResult &cut
  * marks within it. */
 static void enqueue_rendered(GstAgentAudioSrc *self,
                              const agentaudio::RenderResult &result) {
+  /* One utterance handing over to the next: speaking does not change. */
+  const bool handover = result.ended && result.started;
   if (result.ended)
-    enqueue_last_audio(self, result.end);
+    enqueue_last_audio(self, result.end, !handover);
   for (const agentaudio::MarkEvent &mark : result.marks)
     if (!result.started || mark.position <= result.start)
       enqueue_mark(self, mark);
   if (result.started)
-    enqueue_first_audio(self, self->priv->timeline.running_time(result.start));
+    enqueue_first_audio(self, self->priv->timeline.running_time(result.start), !handover);
   for (const agentaudio::MarkEvent &mark : result.marks)
     if (result.started && mark.position > result.start)
       enqueue_mark(self, mark);
