@@ -283,56 +283,60 @@ std::size_t mix_avx2(int16_t *, const int16_t *, std::size_t first, std::size_t,
 
 #endif
 
-/* Runs `kernels(first, end, fixed, simd)` on each run of frames that take
- * one rule; simd: whether the AVX2 kernel may do the run's whole blocks. */
-template <typename Kernels>
-void for_each_run(std::size_t frames, unsigned channels, float from, float step,
-                  bool use_simd, Kernels kernels) {
-  const bool simd = use_simd && (channels == 1 || channels == 2) && have_avx2();
-  for (std::size_t first = 0; first < frames;) {
-    bool fixed;
-    const std::size_t end = run_end(from, step, first, frames, fixed);
-    kernels(first, end, fixed, simd);
-    first = end;
-  }
+/* One run of frames [first, end), all taking one rule: the AVX2 kernel does
+ * its whole blocks of 16 samples when `simd`, the portable one the rest. */
+void scale_run(int16_t *samples, std::size_t first, std::size_t end, unsigned channels,
+               float from, float step, bool fixed, bool simd) {
+  if (simd)
+    first = scale_avx2(samples, first, end, channels, from, step, fixed);
+  if (fixed)
+    scale_any<true>(samples, first, end, channels, from, step);
+  else
+    scale_any<false>(samples, first, end, channels, from, step);
 }
 
+void mix_run(int16_t *dst, const int16_t *src, std::size_t first, std::size_t end,
+             unsigned channels, float from, float step, bool fixed, bool simd) {
+  if (simd)
+    first = mix_avx2(dst, src, first, end, channels, from, step, fixed);
+  if (fixed)
+    mix_any<true>(dst, src, first, end, channels, from, step);
+  else
+    mix_any<false>(dst, src, first, end, channels, from, step);
+}
+
+bool simd_for(unsigned channels, bool use_simd) {
+  return use_simd && (channels == 1 || channels == 2) && have_avx2();
+}
+
+/* A steady gain (nearly every buffer) is one run, taken without looking for
+ * others: at 480 frames that search is a third of the mix's time. */
 void scale_runs(int16_t *samples, std::size_t frames, unsigned channels, float from,
                 float step, bool use_simd) {
-  for_each_run(frames, channels, from, step, use_simd,
-               [&](std::size_t first, std::size_t end, bool fixed, bool simd) {
-                 if (simd)
-                   first = scale_avx2(samples, first, end, channels, from, step, fixed);
-                 if (fixed)
-                   scale_any<true>(samples, first, end, channels, from, step);
-                 else
-                   scale_any<false>(samples, first, end, channels, from, step);
-               });
+  const bool simd = simd_for(channels, use_simd);
+  if (step == 0.0f) {
+    scale_run(samples, 0, frames, channels, from, step, q15(from), simd);
+    return;
+  }
+  for (std::size_t first = 0, end; first < frames; first = end) {
+    bool fixed;
+    end = run_end(from, step, first, frames, fixed);
+    scale_run(samples, first, end, channels, from, step, fixed, simd);
+  }
 }
 
 void mix_runs(int16_t *dst, const int16_t *src, std::size_t frames, unsigned channels,
               float from, float step, bool use_simd) {
-  if (use_simd && step == 0.0f && frames > 0 && (channels == 1 || channels == 2) &&
-      have_avx2()) {
-    /* A steady bed, the case of nearly every buffer, straight to the kernel:
-     * at 480 frames the run loop's overhead is a third of the time. */
-    const bool fixed = q15(from);
-    const std::size_t done = mix_avx2(dst, src, 0, frames, channels, from, step, fixed);
-    if (fixed)
-      mix_any<true>(dst, src, done, frames, channels, from, step);
-    else
-      mix_any<false>(dst, src, done, frames, channels, from, step);
+  const bool simd = simd_for(channels, use_simd);
+  if (step == 0.0f) {
+    mix_run(dst, src, 0, frames, channels, from, step, q15(from), simd);
     return;
   }
-  for_each_run(frames, channels, from, step, use_simd,
-               [&](std::size_t first, std::size_t end, bool fixed, bool simd) {
-                 if (simd)
-                   first = mix_avx2(dst, src, first, end, channels, from, step, fixed);
-                 if (fixed)
-                   mix_any<true>(dst, src, first, end, channels, from, step);
-                 else
-                   mix_any<false>(dst, src, first, end, channels, from, step);
-               });
+  for (std::size_t first = 0, end; first < frames; first = end) {
+    bool fixed;
+    end = run_end(from, step, first, frames, fixed);
+    mix_run(dst, src, first, end, channels, from, step, fixed, simd);
+  }
 }
 
 }  // namespace
