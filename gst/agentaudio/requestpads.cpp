@@ -176,7 +176,8 @@ bool RequestPads::wants_speech() {
                      [](const EntryPtr &e) { return e->kind == PadKind::SPEECH; });
 }
 
-bool RequestPads::prepare(Entry &entry, GstPad *src, GstCaps *caps) {
+bool RequestPads::prepare(Entry &entry, GstPad *src) {
+  GstCaps *caps = snapshot_caps_;
   if (caps == nullptr)
     return false; /* src is not negotiated yet */
 
@@ -215,7 +216,7 @@ bool RequestPads::prepare(Entry &entry, GstPad *src, GstCaps *caps) {
 void RequestPads::push(GstPad *src, GstBuffer *mixed, GstBuffer *speech) {
   refresh();
   for (const EntryPtr &entry : snapshot_) {
-    bool first = prepare(*entry, src, snapshot_caps_);
+    bool first = prepare(*entry, src);
     GstBuffer *buffer = entry->kind == PadKind::MIXED ? mixed : speech;
     if (first && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT)) {
       /* A shallow copy: new metadata, the same memory. */
@@ -247,7 +248,7 @@ void RequestPads::push(GstPad *src, GstBuffer *mixed, GstBuffer *speech) {
 void RequestPads::push_eos(GstPad *src) {
   refresh();
   for (const EntryPtr &entry : snapshot_) {
-    prepare(*entry, src, snapshot_caps_);
+    prepare(*entry, src);
     gst_pad_push_event(entry->pad, gst_event_new_eos());
   }
 }

@@ -81,7 +81,7 @@ class RequestPads {
   using EntryPtr = std::shared_ptr<Entry>;
 
   void refresh();
-  bool prepare(Entry &entry, GstPad *src, GstCaps *caps);
+  bool prepare(Entry &entry, GstPad *src);
 
   std::mutex lock_;
   std::vector<EntryPtr> entries_;   /* guarded by lock_ */
