@@ -59,31 +59,34 @@
 
 #include <gst/audio/audio.h>
 
-#include <algorithm>
-#include <cstring>
-#include <atomic>
-#include <deque>
 #include <condition_variable>
+#include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <new>
-#include <utility>
+#include <string>
 #include <vector>
 
-#include "backgroundlayer.h"
-#include "frameassembler.h"
-#include "inputconverter.h"
+#include "debug.h"
+#include "intake.h"
 #include "mixer.h"
+#include "outbox.h"
+#include "queues.h"
 #include "requestpads.h"
-#include "speechlayer.h"
+#include "timeline.h"
 
-GST_DEBUG_CATEGORY(agent_audio_src_debug);
 #define GST_CAT_DEFAULT agent_audio_src_debug
+
+using agentaudio::BACKGROUND;
+using agentaudio::Format;
+using agentaudio::Layer;
+using agentaudio::N_LAYERS;
+using agentaudio::SPEECH;
 
 #define DEFAULT_PTIME 20
 #define MIN_PTIME 1
 #define MAX_PTIME 1000
-#define DEFAULT_RATE 24000
 #define MIN_RATE 8000
 #define MAX_RATE 192000
 #define MAX_CHANNELS 8
@@ -91,7 +94,6 @@ GST_DEBUG_CATEGORY(agent_audio_src_debug);
  * few KB into gigabytes of output. */
 #define MIN_INPUT_RATE 1000
 #define MAX_INPUT_RATE 768000
-#define DEFAULT_CHANNELS 1
 #define DEFAULT_INTERRUPT_FADE (10 * GST_MSECOND)
 #define MAX_INTERRUPT_FADE GST_SECOND
 #define DEFAULT_MAX_SPEECH_TIME 0
@@ -147,12 +149,9 @@ static GstStaticPadTemplate speech_template = GST_STATIC_PAD_TEMPLATE(
 
 namespace {
 
-/* The two inputs the application feeds; they differ in what they queue
- * into, not in how bytes become frames. */
-enum Layer { SPEECH, BACKGROUND, N_LAYERS };
 const gchar *const push_signal_name[N_LAYERS] = {"push-speech", "push-background"};
 
-/* Property values; copied out under the lock by whoever needs them. */
+/* Property values; copied out under settings_lock by whoever needs them. */
 struct Settings {
   guint ptime = DEFAULT_PTIME;
   GstCaps *caps[N_LAYERS] = {}; /* speech-caps, background-caps; owned, never NULL */
@@ -165,148 +164,72 @@ struct Settings {
   gboolean background_loop = DEFAULT_BACKGROUND_LOOP;
 };
 
-/* Where a layer's pushes are joined into frames and converted. */
-struct Input {
-  agentaudio::FrameAssembler assembler;
-  agentaudio::InputConverter converter;
-  guint64 generation = 0; /* the layer generation both belong to */
+struct PoolUnref {
+  void operator()(GstBufferPool *pool) const { gst_object_unref(pool); }
 };
 
-/* A raw audio format as the queues see it. */
-struct Format {
-  gint rate = DEFAULT_RATE;
-  gint channels = DEFAULT_CHANNELS;
-
-  bool operator==(const Format &o) const {
-    return rate == o.rate && channels == o.channels;
-  }
-  bool operator!=(const Format &o) const { return !(*this == o); }
-  gsize bytes_per_frame() const { return channels * sizeof(gint16); }
-  GstAudioInfo info() const {
-    /* Positioned like the caps fixate() makes: beyond stereo, GStreamer's
-     * fallback layout (unpositioned audio cannot be mixed into). */
-    GstAudioChannelPosition positions[64];
-    GstAudioInfo i;
-    if (channels > 2 &&
-        gst_audio_channel_positions_from_mask(
-            channels, gst_audio_channel_get_fallback_mask(channels), positions))
-      gst_audio_info_set_format(&i, GST_AUDIO_FORMAT_S16LE, rate, channels, positions);
-    else
-      gst_audio_info_set_format(&i, GST_AUDIO_FORMAT_S16LE, rate, channels, nullptr);
-    return i;
-  }
-  guint64 frames_to_time(guint64 frames) const {
-    return gst_util_uint64_scale_int(frames, GST_SECOND, rate);
-  }
-  guint64 time_to_frames(guint64 time) const {
-    return gst_util_uint64_scale_int(time, rate, GST_SECOND);
-  }
+/* What lives only between start() and stop(), on the streaming thread
+ * (and in negotiation, which runs on it or under its stream lock).
+ * stop() resets it whole. */
+struct State {
+  guint ptime = DEFAULT_PTIME; /* settings.ptime at start() */
+  bool discont = true;
+  std::vector<gint16> bed;  /* the background of one buffer, before mixing */
+  float bed_gain = -1.0f;   /* the background gain reached; < 0 until the first buffer */
+  /* The pool decide_allocation() chose. */
+  std::unique_ptr<GstBufferPool, PoolUnref> pool;
 };
 
-/* Maps output frame positions to running time. The origin moves only when
- * the element starts or the output rate changes, so timestamps are a sample
- * count scaled once, never an accumulated sum. */
-struct Timeline {
-  GstClockTime origin = GST_CLOCK_TIME_NONE; /* running time of origin_frame */
-  guint64 origin_frame = 0;
-  gint rate = DEFAULT_RATE;
-  /* The segment before the last rate change, for positions from before it
-   * (the end of an utterance that straddles the change). */
-  GstClockTime prev_origin = GST_CLOCK_TIME_NONE;
-  guint64 prev_origin_frame = 0;
-  gint prev_rate = DEFAULT_RATE;
-
-  bool started() const { return GST_CLOCK_TIME_IS_VALID(origin); }
-  GstClockTime running_time(guint64 frame) const {
-    if (!started())
-      return GST_CLOCK_TIME_NONE;
-    if (frame < origin_frame && GST_CLOCK_TIME_IS_VALID(prev_origin) &&
-        frame >= prev_origin_frame)
-      return prev_origin +
-             gst_util_uint64_scale_int(frame - prev_origin_frame, GST_SECOND, prev_rate);
-    if (frame < origin_frame)
-      return origin - gst_util_uint64_scale_int(origin_frame - frame, GST_SECOND, rate);
-    return origin + gst_util_uint64_scale_int(frame - origin_frame, GST_SECOND, rate);
-  }
-  /* From output frame `frame` on, frames are at `new_rate`. */
-  void change_rate(guint64 frame, gint new_rate) {
-    GstClockTime at = running_time(frame);
-    prev_origin = origin;
-    prev_origin_frame = origin_frame;
-    prev_rate = rate;
-    origin = at;
-    origin_frame = frame;
-    rate = new_rate;
-  }
+/* The buffer create() is making. */
+struct Buffer {
+  guint64 first = 0, end = 0; /* its output frames */
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+  Format format;
+  GstBuffer *speech = nullptr; /* speech alone: what speech_%u pads carry */
+  GstBuffer *mixed = nullptr;  /* what src carries: `speech` itself unless unmixed speech is needed too */
+  bool at_eos = false;
+  bool has_speech = false;
+  bool has_bed = false;
 };
 
 }  // namespace
 
-/* An element message waiting in the outbox (see flush_outbox()). */
-struct Outgoing {
-  GstMessage *message;
-  bool speaking_changed; /* notify::speaking after posting */
-};
-
+/* Lock order, outermost first; no lock is held across a clock wait, a pad
+ * push, a bus post or a signal emission:
+ *
+ *   GStreamer's state and stream locks
+ *   clock_lock          the clock wait, and whether the element is PLAYING
+ *   intake's lock       conversion of pushes (Intake)
+ *   queues.lock         queued audio, marks, the timeline (Queues)
+ *   outbox's lock       messages waiting to be posted (Outbox)
+ *
+ * settings_lock and the request pads' lock are leaves: nothing else is
+ * taken while holding them. */
 struct GstAgentAudioSrcPrivate {
   std::mutex settings_lock;
   Settings settings; /* guarded by settings_lock */
 
-  /* Serialises pushes so that a partial frame is completed by the push that
-   * follows it. Taken before queue_lock, never while holding it. */
-  std::mutex input_lock;
-  Input inputs[N_LAYERS]; /* guarded by input_lock */
-  /* A layer's converter holds samples back: create() drains it when the
-   * layer runs dry. Written under input_lock, read without. */
-  std::atomic<bool> holds_back[N_LAYERS] = {};
-
-  /* What pushers, signals and the streaming thread share. */
-  std::mutex queue_lock;
-  std::condition_variable room_cond;      /* queued speech shrank, or a wait must end */
-  agentaudio::SpeechLayer speech;         /* guarded by queue_lock */
-  agentaudio::BackgroundLayer background; /* guarded by queue_lock */
-  /* Of the queued samples: the output's once negotiated. Written with both
-   * input_lock and queue_lock held, so either is enough to read it. */
-  Format format;
-  bool negotiated = false;  /* format is the output's; guarded by queue_lock */
-  Timeline timeline;        /* guarded by queue_lock */
-  bool eos_pending = false; /* guarded by queue_lock */
-  /* Element messages waiting to be posted, in order, and whether a thread
-   * is posting them (see flush_outbox()). */
-  std::deque<Outgoing> outbox;         /* guarded by queue_lock */
-  GThread *posting_thread = nullptr;   /* guarded by queue_lock */
-  guint64 enqueued = 0;                /* messages ever queued; guarded by queue_lock */
-  guint64 posted = 0;                  /* messages ever posted; guarded by queue_lock */
-  std::condition_variable posted_cond; /* `posted` grew */
-  /* max-speech-time, max-background-time: here rather than in Settings so
-   * that a blocked push sees a change as soon as it is woken. */
-  guint64 max_time[N_LAYERS] = {DEFAULT_MAX_SPEECH_TIME,
-                                DEFAULT_MAX_BACKGROUND_TIME}; /* guarded by queue_lock */
-  /* Bumped (under queue_lock) by interrupt / clear-background and by stop:
-   * a push to that layer that started before is not queued and returns
-   * FLUSHING. */
-  std::atomic<guint64> generation[N_LAYERS] = {};
+  agentaudio::Queues queues;
+  agentaudio::Intake intake{queues};
+  agentaudio::Outbox outbox;
+  agentaudio::RequestPads pads; /* src_%u and speech_%u; locks itself */
 
   /* The thread running create(), so that a push from it (a pad probe, a
    * bus sync handler) does not wait for room only it can free. */
   std::atomic<GThread *> streaming_thread{nullptr};
 
-  /* Streaming thread only, reset by start(). */
-  guint ptime = DEFAULT_PTIME;
-  guint64 buffer_index = 0; /* buffers since timeline.origin_frame */
-  bool discont = true;
-  std::vector<gint16> bed; /* the background of one buffer, before mixing */
-  /* The pool decide_allocation() chose; owned. Also guarded by src's stream
-   * lock, which GstBaseSrc holds whenever it negotiates. */
-  GstBufferPool *pool = nullptr;
-  float bed_gain = -1.0f; /* the background gain reached; < 0 until the first buffer */
+  State state; /* streaming thread, and start/stop */
 
-  agentaudio::RequestPads pads; /* src_%u and speech_%u; locks itself */
-
-  /* The clock wait, apart so that unlock() can reach it. */
+  /* The clock wait, apart so that unlock(), a pause and a clock change can
+   * reach it. */
   std::mutex clock_lock;
+  std::condition_variable playing_cond; /* playing or flushing changed */
   GstClockID clock_id = nullptr; /* guarded by clock_lock; reused */
   bool flushing = false;         /* guarded by clock_lock */
+  /* The element is PLAYING: a live source takes no audio in PAUSED.
+   * Guarded by clock_lock. */
+  bool playing = false;
 };
 
 struct _GstAgentAudioSrc {
@@ -319,7 +242,34 @@ G_DEFINE_TYPE(GstAgentAudioSrc, gst_agent_audio_src, GST_TYPE_BASE_SRC);
 GST_ELEMENT_REGISTER_DEFINE(agentaudiosrc, "agentaudiosrc", GST_RANK_NONE,
                             GST_TYPE_AGENT_AUDIO_SRC);
 
-/* Format helpers */
+/* No C++ exception crosses into C: every vfunc and signal handler runs its
+ * body through here. An exception is an element error on the bus (no lock
+ * is held any more: they were released as it unwound) and `failed`. */
+template <typename R, typename F>
+static R guarded(GstAgentAudioSrc *self, const gchar *where, R failed, F &&body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory"),
+                      ("%s: an allocation failed", where));
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Internal error"), ("%s: %s", where, e.what()));
+  } catch (...) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Internal error"),
+                      ("%s: unknown exception", where));
+  }
+  return failed;
+}
+
+template <typename F>
+static void guarded_void(GstAgentAudioSrc *self, const gchar *where, F &&body) {
+  guarded(self, where, 0, [&] {
+    body();
+    return 0;
+  });
+}
+
+/* Formats */
 
 /* What push-* accept: fixed, interleaved raw audio in any sample format,
  * rate and channel count that GstAudioConverter handles. */
@@ -347,50 +297,47 @@ static Format preferred_format(const Settings &settings) {
   return format;
 }
 
-/* Bus messages
- *
- * Messages are queued under queue_lock, in the order their events happen,
- * and posted by whichever thread drains the outbox: one at a time, so they
- * reach the bus in that order even when the streaming thread, an interrupt
- * and a state change produce them at once. No lock is held while posting,
- * so a bus sync handler may call back into the element. */
+static guint64 interrupt_fade(GstAgentAudioSrcPrivate *priv) {
+  std::lock_guard<std::mutex> lock(priv->settings_lock);
+  return priv->settings.interrupt_fade;
+}
 
-static void enqueue(GstAgentAudioSrc *self, GstStructure *s,
-                    bool speaking_changed = false) {
-  self->priv->outbox.push_back(
-      Outgoing{gst_message_new_element(GST_OBJECT_CAST(self), s), speaking_changed});
-  self->priv->enqueued++;
+/* Bus messages: queued in the outbox while queues.lock orders the events,
+ * posted once it is released (see Outbox). */
+
+static void enqueue(GstAgentAudioSrc *self, GstStructure *s, bool speaking_changed = false) {
+  self->priv->outbox.enqueue(gst_message_new_element(GST_OBJECT_CAST(self), s),
+                             speaking_changed);
 }
 
 /* speaking_changed: FALSE when this utterance starts in the buffer where the
  * last one ended, so that speaking stays TRUE and is not notified. */
-static void enqueue_first_audio(GstAgentAudioSrc *self, GstClockTime running_time,
+static void enqueue_first_audio(GstAgentAudioSrc *self, guint64 position,
                                 bool speaking_changed = true) {
-  enqueue(
-      self,
-      gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time, NULL),
-      speaking_changed);
+  const GstClockTime running_time = self->priv->queues.timeline.running_time(position);
+  enqueue(self,
+          gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time,
+                            NULL),
+          speaking_changed);
 }
 
-static void enqueue_last_audio(GstAgentAudioSrc *self,
-                               const agentaudio::UtteranceEnd &end,
+static void enqueue_last_audio(GstAgentAudioSrc *self, const agentaudio::UtteranceEnd &end,
                                bool speaking_changed = true) {
-  const Timeline &timeline = self->priv->timeline;
-  const Format &format = self->priv->format;
-  enqueue(
-      self,
-      gst_structure_new("last-audio", "running-time", G_TYPE_UINT64,
-                        timeline.running_time(end.position), "duration", G_TYPE_UINT64,
-                        format.frames_to_time(end.played), "interrupted", G_TYPE_BOOLEAN,
-                        end.interrupted ? TRUE : FALSE, "dropped", G_TYPE_UINT64,
-                        format.frames_to_time(end.dropped), NULL),
-      speaking_changed);
+  const agentaudio::Queues &queues = self->priv->queues;
+  enqueue(self,
+          gst_structure_new("last-audio", "running-time", G_TYPE_UINT64,
+                            queues.timeline.running_time(end.position), "duration",
+                            G_TYPE_UINT64, queues.format.frames_to_time(end.played),
+                            "interrupted", G_TYPE_BOOLEAN, end.interrupted ? TRUE : FALSE,
+                            "dropped", G_TYPE_UINT64,
+                            queues.format.frames_to_time(end.dropped), NULL),
+          speaking_changed);
 }
 
 static void enqueue_mark(GstAgentAudioSrc *self, const agentaudio::MarkEvent &mark) {
   enqueue(self, gst_structure_new("mark", "name", G_TYPE_STRING, mark.name.c_str(),
                                   "running-time", G_TYPE_UINT64,
-                                  self->priv->timeline.running_time(mark.position),
+                                  self->priv->queues.timeline.running_time(mark.position),
                                   "interrupted", G_TYPE_BOOLEAN,
                                   mark.interrupted ? TRUE : FALSE, NULL));
 }
@@ -406,8 +353,7 @@ static void enqueue_cut(GstAgentAudioSrc *self, const agentaudio::CutResult &cut
 /* The messages of one rendered buffer, in time order: the end of an
  * utterance, the marks before the next one starts, its first-audio, the
  * marks within it. */
-static void enqueue_rendered(GstAgentAudioSrc *self,
-                             const agentaudio::RenderResult &result) {
+static void enqueue_rendered(GstAgentAudioSrc *self, const agentaudio::RenderResult &result) {
   /* One utterance handing over to the next: speaking does not change. */
   const bool handover = result.ended && result.started;
   if (result.ended)
@@ -416,240 +362,52 @@ static void enqueue_rendered(GstAgentAudioSrc *self,
     if (!result.started || mark.position <= result.start)
       enqueue_mark(self, mark);
   if (result.started)
-    enqueue_first_audio(self, self->priv->timeline.running_time(result.start), !handover);
+    enqueue_first_audio(self, result.start, !handover);
   for (const agentaudio::MarkEvent &mark : result.marks)
     if (result.started && mark.position > result.start)
       enqueue_mark(self, mark);
 }
 
-/* Posts what is queued and returns once what this thread queued is on the
- * bus. When another thread is posting, it posts ours too and this one waits
- * for it; a call from a bus sync handler of the posting thread itself
- * returns at once (the outer loop posts what it queued). Call without
- * queue_lock. */
-static void flush_outbox(GstAgentAudioSrc *self) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
-  std::unique_lock<std::mutex> lock(priv->queue_lock);
-  const guint64 mine = priv->enqueued;
-  if (priv->posting_thread == g_thread_self())
-    return;
-  priv->posted_cond.wait(
-      lock, [&] { return priv->posting_thread == nullptr || priv->posted >= mine; });
-  if (priv->posted >= mine || priv->outbox.empty())
-    return;
-
-  priv->posting_thread = g_thread_self();
-  while (!priv->outbox.empty()) {
-    Outgoing out = priv->outbox.front();
-    priv->outbox.pop_front();
-    lock.unlock();
-    gst_element_post_message(GST_ELEMENT_CAST(self), out.message);
-    if (out.speaking_changed)
-      g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_SPEAKING]);
-    lock.lock();
-    priv->posted++;
-    priv->posted_cond.notify_all();
-  }
-  priv->posting_thread = nullptr;
-  priv->posted_cond.notify_all();
-}
-
 /* Action signals */
 
-static GstFlowReturn not_negotiated(GstAgentAudioSrc *self, Layer layer,
-                                    const gchar *signal, GstCaps *caps,
-                                    const Format &output) {
-  GST_ELEMENT_ERROR(
-      self, STREAM, FORMAT,
-      ("Cannot play %s audio in this format", layer == SPEECH ? "speech" : "background"),
-      ("%s: cannot convert %" GST_PTR_FORMAT " to the output format "
-       "(S16LE, interleaved, rate %d, %d channels): it must be fixed, "
-       "interleaved raw audio at %d to %d Hz that GstAudioConverter can convert",
-       signal, caps, output.rate, output.channels, MIN_INPUT_RATE, MAX_INPUT_RATE));
-  return GST_FLOW_NOT_NEGOTIATED;
-}
-
-/* Turns pushed bytes into output samples: joins partial frames across
- * pushes, then converts whole frames. Call with input_lock held. */
-static gboolean convert_frames(Input &input, GstBuffer *buffer,
-                               std::vector<gint16> &samples) {
-  const GstAudioInfo &in = input.converter.in_info();
-  GstMapInfo map;
-
-  if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
-    return FALSE;
-  gsize whole = input.assembler.whole_bytes(map.size);
-  gboolean ok = TRUE;
-  if (input.converter.passthrough()) {
-    /* Already S16 in the output's format: one copy, straight in. */
-    gsize at = samples.size();
-    samples.resize(at + whole / sizeof(gint16));
-    input.assembler.assemble(map.data, map.size,
-                             reinterpret_cast<guint8 *>(samples.data() + at));
-  } else {
-    std::vector<guint8> frames(whole);
-    input.assembler.assemble(map.data, map.size, frames.data());
-    ok = input.converter.convert(frames.data(), whole / GST_AUDIO_INFO_BPF(&in), samples);
+/* What the intake could not do, said on the bus now that it holds no lock. */
+static GstFlowReturn report(GstAgentAudioSrc *self, Layer layer, const gchar *signal,
+                            GstCaps *caps, GstBuffer *buffer,
+                            const agentaudio::PushResult &result) {
+  const Format &output = result.output;
+  switch (result.problem) {
+    case agentaudio::PushResult::NONE:
+      break;
+    case agentaudio::PushResult::NOT_NEGOTIATED:
+      GST_ELEMENT_ERROR(
+          self, STREAM, FORMAT,
+          ("Cannot play %s audio in this format", layer == SPEECH ? "speech" : "background"),
+          ("%s: cannot convert %" GST_PTR_FORMAT " to the output format "
+           "(S16LE, interleaved, rate %d, %d channels): it must be fixed, "
+           "interleaved raw audio at %d to %d Hz that GstAudioConverter can convert",
+           signal, caps, output.rate, output.channels, MIN_INPUT_RATE, MAX_INPUT_RATE));
+      break;
+    case agentaudio::PushResult::UNREADABLE:
+      GST_ELEMENT_WARNING(self, RESOURCE, READ, ("Cannot read pushed audio"),
+                          ("%s: could not map or convert %" GST_PTR_FORMAT, signal, buffer));
+      break;
+    case agentaudio::PushResult::OUT_OF_MEMORY:
+      GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
+                        ("%s: could not queue %" G_GSIZE_FORMAT " bytes", signal,
+                         gst_buffer_get_size(buffer)));
+      break;
   }
-  gst_buffer_unmap(buffer, &map);
-#if G_BYTE_ORDER == G_BIG_ENDIAN
-  for (gint16 &s : samples)
-    s = GINT16_FROM_LE(s);
-#endif
-  return ok;
-}
-
-static void queue_samples(GstAgentAudioSrcPrivate *priv, Layer layer,
-                          std::vector<gint16> &&samples) {
-  if (layer == SPEECH)
-    priv->speech.push(std::move(samples));
-  else
-    priv->background.push(std::move(samples));
-}
-
-/* Frames a layer holds that count against its max-*-time. Call with
- * queue_lock held. */
-static guint64 queued_frames(GstAgentAudioSrcPrivate *priv, Layer layer) {
-  return layer == SPEECH ? priv->speech.queued_frames()
-                         : priv->background.pending_frames();
-}
-
-static bool layers_empty(GstAgentAudioSrcPrivate *priv) {
-  return priv->speech.queued_frames() == 0 && priv->background.empty();
-}
-
-/* Whether a layer holds its max-*-time or more. A limit shorter than a
- * sample still limits: to one sample. Call with queue_lock held. */
-static bool layer_full(GstAgentAudioSrcPrivate *priv, Layer layer) {
-  guint64 max_time = priv->max_time[layer];
-  if (max_time == 0)
-    return false;
-  guint64 max_frames = std::max<guint64>(1, priv->format.time_to_frames(max_time));
-  return queued_frames(priv, layer) >= max_frames;
-}
-
-static void set_queue_format(GstAgentAudioSrcPrivate *priv, const Format &format) {
-  priv->format = format;
-  priv->speech.set_channels(format.channels);
-  priv->background.set_channels(format.channels);
-}
-
-/* What a push is in: its caps, parsed, and whether they can be played. */
-struct PushFormat {
-  GstCaps *caps = nullptr; /* owned */
-  GstAudioInfo info;
-  bool playable = false;
-  Format preferred; /* the output format if none is negotiated yet */
-};
-
-static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, const gchar *signal,
-                                 const PushFormat &pushed, GstBuffer *buffer) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
-  std::atomic<guint64> &current = priv->generation[layer];
-  const guint64 generation = current.load();
-  const Format &preferred = pushed.preferred;
-  const GstAudioInfo &in = pushed.info;
-  const bool playable = pushed.playable;
-  GstCaps *caps = pushed.caps;
-  Format output;
-
-  {
-    /* Wait for room first: nothing is converted for a push that gets
-     * flushed. */
-    std::unique_lock<std::mutex> lock(priv->queue_lock);
-    if (priv->eos_pending)
-      return GST_FLOW_EOS;
-    output = priv->format;
-    if (!playable)
-      goto refused;
-    if (g_thread_self() == priv->streaming_thread.load()) {
-      /* From a pad probe or a bus sync handler: this thread is the one that
-       * frees room, so waiting would never end. Queue past the limit. */
-      if (layer_full(priv, layer))
-        GST_DEBUG_OBJECT(self, "%s from the streaming thread: not waiting for room",
-                         signal);
-    } else {
-      if (layer_full(priv, layer))
-        GST_DEBUG_OBJECT(self, "%s: queue full, waiting for room", signal);
-      priv->room_cond.wait(lock, [&] {
-        return !layer_full(priv, layer) || priv->eos_pending ||
-               current.load() != generation;
-      });
-    }
-    if (priv->eos_pending)
-      return GST_FLOW_EOS;
-    if (current.load() != generation)
-      return GST_FLOW_FLUSHING;
-  }
-
-  {
-    std::lock_guard<std::mutex> input_lock(priv->input_lock);
-    Input &input = priv->inputs[layer];
-    std::vector<gint16> samples;
-
-    if (current.load() != generation)
-      return GST_FLOW_FLUSHING;
-    if (input.generation != generation) {
-      /* The stream was flushed: its partial frame and what the resampler
-       * held back are gone with it. */
-      input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
-      input.converter.reset();
-      input.generation = generation;
-    }
-    {
-      std::lock_guard<std::mutex> lock(priv->queue_lock);
-      if (!priv->negotiated && layers_empty(priv))
-        set_queue_format(priv, preferred); /* what negotiation will most likely pick */
-      output = priv->format;
-    }
-    const GstAudioInfo out_info = output.info();
-    if (!input.converter.configured_for(in, out_info)) {
-      /* A new format: what the old conversion held back plays first. A
-       * partial frame stays unless the input format is what changed. */
-      const bool new_input = !input.converter.configured() ||
-                             !gst_audio_info_is_equal(&in, &input.converter.in_info());
-      input.converter.drain(samples);
-      if (new_input)
-        input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
-      if (!input.converter.configure(in, out_info)) {
-        std::lock_guard<std::mutex> lock(priv->queue_lock);
-        queue_samples(priv, layer, std::move(samples));
-        output = priv->format;
-        goto refused;
-      }
-    }
-
-    if (!convert_frames(input, buffer, samples)) {
-      GST_ELEMENT_WARNING(
-          self, RESOURCE, READ, ("Cannot read pushed audio"),
-          ("%s: could not map or convert %" GST_PTR_FORMAT, signal, buffer));
-      return GST_FLOW_ERROR;
-    }
-    priv->holds_back[layer] = input.converter.holds_back();
-
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (priv->eos_pending)
-      return GST_FLOW_EOS;
-    if (current.load() != generation)
-      return GST_FLOW_FLUSHING;
-    queue_samples(priv, layer, std::move(samples));
-  }
-  return GST_FLOW_OK;
-
-refused:
-  return not_negotiated(self, layer, signal, caps, output);
+  return result.flow;
 }
 
 /* caps NULL: the layer's *-caps property. */
 static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer,
                                 GstCaps *caps = nullptr, const gchar *signal = nullptr) {
   GstAgentAudioSrcPrivate *priv = self->priv;
-  PushFormat pushed;
-  GstFlowReturn ret;
+  agentaudio::PushFormat format;
 
   if (signal == nullptr)
     signal = push_signal_name[layer];
-
   if (buffer == nullptr) {
     GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid audio pushed"),
                         ("%s: NULL buffer", signal));
@@ -658,145 +416,129 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
 
   {
     std::lock_guard<std::mutex> lock(priv->settings_lock);
-    pushed.preferred = preferred_format(priv->settings);
+    format.preferred = preferred_format(priv->settings);
     if (caps == nullptr) {
-      pushed.caps = gst_caps_ref(priv->settings.caps[layer]);
-      pushed.info = priv->settings.info[layer];
-      pushed.playable = priv->settings.playable[layer];
+      caps = priv->settings.caps[layer];
+      format.info = priv->settings.info[layer];
+      format.playable = priv->settings.playable[layer];
     }
+    gst_caps_ref(caps);
   }
-  if (caps != nullptr) {
-    pushed.caps = gst_caps_ref(caps);
-    pushed.playable = parse_raw_audio(caps, &pushed.info);
-  }
+  if (!format.playable)
+    format.playable = parse_raw_audio(caps, &format.info);
 
-  /* No exception may cross into C (a huge push can throw bad_alloc). */
-  try {
-    ret = push_frames(self, layer, signal, pushed, buffer);
-  } catch (const std::bad_alloc &) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
-                      ("%s: could not queue %" G_GSIZE_FORMAT " bytes", signal,
-                       gst_buffer_get_size(buffer)));
-    ret = GST_FLOW_ERROR;
-  }
-  gst_caps_unref(pushed.caps);
+  const bool may_wait = g_thread_self() != priv->streaming_thread.load();
+  if (!may_wait)
+    GST_LOG_OBJECT(self, "%s from the streaming thread: not waiting for room", signal);
+  const agentaudio::PushResult result = priv->intake.push(layer, format, buffer, may_wait);
+  const GstFlowReturn ret = report(self, layer, signal, caps, buffer, result);
+  gst_caps_unref(caps);
   return ret;
 }
 
 static GstFlowReturn gst_agent_audio_src_push_speech(GstAgentAudioSrc *self,
                                                      GstBuffer *buffer) {
-  return push_layer(self, SPEECH, buffer);
+  return guarded(self, "push-speech", GST_FLOW_ERROR,
+                 [&] { return push_layer(self, SPEECH, buffer); });
 }
 
 static GstFlowReturn gst_agent_audio_src_push_speech_sample(GstAgentAudioSrc *self,
                                                             GstSample *sample) {
-  GstBuffer *buffer = sample ? gst_sample_get_buffer(sample) : nullptr;
-  if (buffer == nullptr) {
-    GST_ELEMENT_WARNING(
-        self, STREAM, FAILED, ("Invalid audio pushed"),
-        ("push-speech-sample: %s", sample ? "sample without a buffer" : "NULL sample"));
-    return GST_FLOW_ERROR;
-  }
-  /* A sample without caps is taken to be in speech-caps. */
-  return push_layer(self, SPEECH, buffer, gst_sample_get_caps(sample),
-                    "push-speech-sample");
+  return guarded(self, "push-speech-sample", GST_FLOW_ERROR, [&] {
+    GstBuffer *buffer = sample ? gst_sample_get_buffer(sample) : nullptr;
+    if (buffer == nullptr) {
+      GST_ELEMENT_WARNING(
+          self, STREAM, FAILED, ("Invalid audio pushed"),
+          ("push-speech-sample: %s", sample ? "sample without a buffer" : "NULL sample"));
+      return GST_FLOW_ERROR;
+    }
+    /* A sample without caps is taken to be in speech-caps. */
+    return push_layer(self, SPEECH, buffer, gst_sample_get_caps(sample),
+                      "push-speech-sample");
+  });
 }
 
 static GstFlowReturn gst_agent_audio_src_push_background(GstAgentAudioSrc *self,
                                                          GstBuffer *buffer) {
-  return push_layer(self, BACKGROUND, buffer);
+  return guarded(self, "push-background", GST_FLOW_ERROR,
+                 [&] { return push_layer(self, BACKGROUND, buffer); });
 }
 
 static guint64 gst_agent_audio_src_clear_background(GstAgentAudioSrc *self) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
-  guint64 fade, dropped;
-  Format format;
-
-  {
-    std::lock_guard<std::mutex> lock(priv->settings_lock);
-    fade = priv->settings.interrupt_fade;
-  }
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    priv->generation[BACKGROUND]++;
-    dropped = priv->background.clear(priv->format.time_to_frames(fade));
-    format = priv->format;
-  }
-  priv->room_cond.notify_all();
-
-  GST_DEBUG_OBJECT(self, "clear-background dropped %" G_GUINT64_FORMAT " frames",
-                   dropped);
-  return format.frames_to_time(dropped);
+  return guarded(self, "clear-background", (guint64)0, [&] {
+    agentaudio::Queues &queues = self->priv->queues;
+    const guint64 fade = interrupt_fade(self->priv);
+    guint64 dropped;
+    Format format;
+    {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      queues.generation[BACKGROUND]++;
+      dropped = queues.background.clear(queues.format.time_to_frames(fade));
+      format = queues.format;
+    }
+    queues.room.notify_all();
+    GST_DEBUG_OBJECT(self, "clear-background dropped %" G_GUINT64_FORMAT " frames",
+                     dropped);
+    return format.frames_to_time(dropped);
+  });
 }
 
 static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
-  agentaudio::CutResult cut;
-  guint64 fade;
-  Format format;
-
-  {
-    std::lock_guard<std::mutex> lock(priv->settings_lock);
-    fade = priv->settings.interrupt_fade;
-  }
-
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    priv->generation[SPEECH]++;
-    cut = priv->speech.interrupt(priv->format.time_to_frames(fade));
-    enqueue_cut(self, cut);
-    format = priv->format;
-  }
-  priv->room_cond.notify_all();
-
-  GST_DEBUG_OBJECT(self, "interrupt dropped %" G_GUINT64_FORMAT " frames", cut.dropped);
-  flush_outbox(self);
-  return format.frames_to_time(cut.dropped);
+  return guarded(self, "interrupt", (guint64)0, [&] {
+    GstAgentAudioSrcPrivate *priv = self->priv;
+    agentaudio::Queues &queues = priv->queues;
+    const guint64 fade = interrupt_fade(priv);
+    agentaudio::CutResult cut;
+    Format format;
+    {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      queues.generation[SPEECH]++;
+      cut = queues.speech.interrupt(queues.format.time_to_frames(fade));
+      enqueue_cut(self, cut);
+      format = queues.format;
+    }
+    queues.room.notify_all();
+    GST_DEBUG_OBJECT(self, "interrupt dropped %" G_GUINT64_FORMAT " frames", cut.dropped);
+    priv->outbox.post();
+    return format.frames_to_time(cut.dropped);
+  });
 }
 
 static void gst_agent_audio_src_mark(GstAgentAudioSrc *self, const gchar *name) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
-
-  if (name == nullptr) {
-    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid mark"),
-                        ("mark: NULL name, mark ignored"));
-    return;
-  }
-
-  /* The mark goes after the speech pushed before it, including the frames
-   * the resampler still holds back from that speech. */
-  std::lock_guard<std::mutex> input_lock(priv->input_lock);
-  const Input &input = priv->inputs[SPEECH];
-  std::lock_guard<std::mutex> lock(priv->queue_lock);
-  const bool current = input.generation == priv->generation[SPEECH].load();
-  priv->speech.mark(name, current ? input.converter.held_back_frames() : 0);
+  guarded_void(self, "mark", [&] {
+    if (name == nullptr) {
+      GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Invalid mark"),
+                          ("mark: NULL name, mark ignored"));
+      return;
+    }
+    self->priv->intake.mark(name);
+  });
 }
 
 static GstFlowReturn gst_agent_audio_src_end_of_stream(GstAgentAudioSrc *self) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
-
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (priv->eos_pending)
-      return GST_FLOW_EOS;
-    priv->eos_pending = true;
-  }
-  priv->room_cond.notify_all();
-  return GST_FLOW_OK;
+  return guarded(self, "end-of-stream", GST_FLOW_ERROR, [&] {
+    agentaudio::Queues &queues = self->priv->queues;
+    {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      if (queues.eos_pending)
+        return GST_FLOW_EOS;
+      queues.eos_pending = true;
+    }
+    queues.room.notify_all();
+    return GST_FLOW_OK;
+  });
 }
 
-/* Streaming */
+/* Streaming: the five steps of the timing model (see create()). */
 
-/* Waits until the clock reaches `time`, unless unlock() was called. */
-static GstClockReturn wait_for_clock(GstAgentAudioSrc *self, GstClock *clock,
+/* Waits on `clock` until `time`, unless unlock(), a pause or a clock change
+ * unschedules the wait. */
+static GstClockReturn wait_for_clock(GstAgentAudioSrcPrivate *priv, GstClock *clock,
                                      GstClockTime time) {
-  GstAgentAudioSrcPrivate *priv = self->priv;
   GstClockID id;
-  GstClockReturn ret;
-
   {
     std::lock_guard<std::mutex> lock(priv->clock_lock);
-    if (priv->flushing)
+    if (priv->flushing || !priv->playing)
       return GST_CLOCK_UNSCHEDULED;
     if (priv->clock_id != nullptr && gst_clock_id_uses_clock(priv->clock_id, clock)) {
       gst_clock_single_shot_id_reinit(clock, priv->clock_id, time);
@@ -807,69 +549,69 @@ static GstClockReturn wait_for_clock(GstAgentAudioSrc *self, GstClock *clock,
     }
     id = gst_clock_id_ref(priv->clock_id);
   }
-
-  ret = gst_clock_id_wait(id, nullptr);
+  const GstClockReturn ret = gst_clock_id_wait(id, nullptr);
   gst_clock_id_unref(id);
   return ret;
 }
 
-/* A layer about to run dry within this buffer gets what its resampler
- * still holds back: the tail of a sentence is played in the buffer it
- * belongs to, not held until more speech comes. Skipped while a push is
- * converting (more audio is on its way). */
-static void drain_dry_layers(GstAgentAudioSrcPrivate *priv, gsize frames) {
-  if (!priv->holds_back[SPEECH] && !priv->holds_back[BACKGROUND])
-    return;
-  std::unique_lock<std::mutex> input_lock(priv->input_lock, std::try_to_lock);
-  if (!input_lock.owns_lock())
-    return;
-  for (int i = SPEECH; i < N_LAYERS; i++) {
-    Layer layer = static_cast<Layer>(i);
-    Input &input = priv->inputs[layer];
-    if (!priv->holds_back[layer])
-      continue;
+/* Step 1: waits until the next buffer is due on the pipeline's current
+ * clock. While PAUSED it waits for PLAYING; a pause or a clock change
+ * unschedules the wait and it starts again, on the clock then in use. */
+static GstFlowReturn wait_until_due(GstAgentAudioSrc *self, Buffer &buffer) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  for (;;) {
     {
-      std::lock_guard<std::mutex> lock(priv->queue_lock);
-      if (queued_frames(priv, layer) >= frames)
-        continue;
+      std::unique_lock<std::mutex> lock(priv->clock_lock);
+      priv->playing_cond.wait(lock, [&] { return priv->flushing || priv->playing; });
+      if (priv->flushing)
+        return GST_FLOW_FLUSHING;
     }
-    std::vector<gint16> tail;
-    input.converter.drain(tail);
-    priv->holds_back[layer] = false;
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (priv->generation[layer].load() == input.generation)
-      queue_samples(priv, layer, std::move(tail));
-    if (layer == SPEECH)
-      priv->speech.settle_marks();
-  }
-}
 
-/* Mixes the bed of this buffer into `data`. The bed's gain moves to
- * `target` over the buffer, never in a step: volume changes, ducking as
- * speech starts and releasing after it ends. */
-static void mix_background(GstAgentAudioSrcPrivate *priv, gint16 *data, gsize bed_frames,
-                           gsize frames, gint channels, float target) {
-  if (priv->bed_gain < 0.0f)
-    priv->bed_gain = target;
-  const float step = (target - priv->bed_gain) / static_cast<float>(frames);
-  if (bed_frames > 0)
-    agentaudio::mix_ramp(data, priv->bed.data(), bed_frames, channels,
-                         priv->bed_gain + step, step);
-  priv->bed_gain = target;
+    GST_OBJECT_LOCK(self);
+    GstClock *clock = GST_ELEMENT_CLOCK(self)
+                          ? GST_CLOCK(gst_object_ref(GST_ELEMENT_CLOCK(self)))
+                          : nullptr;
+    const GstClockTime base_time = GST_ELEMENT_CAST(self)->base_time;
+    GST_OBJECT_UNLOCK(self);
+
+    {
+      agentaudio::Queues &queues = priv->queues;
+      std::lock_guard<std::mutex> lock(queues.lock);
+      if (!queues.timeline.started()) {
+        /* Start at the current running time: a source added to a pipeline
+         * that has been running does not burst to catch up. */
+        const GstClockTime now = clock ? gst_clock_get_time(clock) : base_time;
+        queues.timeline.start(now > base_time ? now - base_time : 0, queues.format.rate);
+      }
+      queues.timeline.next_buffer(priv->state.ptime, &buffer.first, &buffer.end);
+      buffer.pts = queues.timeline.running_time(buffer.first);
+      buffer.duration = queues.timeline.running_time(buffer.end) - buffer.pts;
+      buffer.format = queues.format;
+    }
+
+    if (clock == nullptr)
+      return GST_FLOW_OK; /* not synchronised: as fast as downstream takes it */
+    const GstClockReturn ret = wait_for_clock(priv, clock, base_time + buffer.pts);
+    gst_object_unref(clock);
+    if (ret != GST_CLOCK_UNSCHEDULED)
+      return GST_FLOW_OK;
+    GST_DEBUG_OBJECT(self, "clock wait unscheduled");
+  }
 }
 
 /* A buffer of `size` bytes from the pool negotiated in decide_allocation(),
  * or newly allocated if that pool cannot give one (it is being flushed, or
  * downstream's pool has smaller buffers). */
-static GstBuffer *new_buffer(GstAgentAudioSrcPrivate *priv, gsize size) {
+static GstBuffer *new_buffer(State &state, gsize size) {
   GstBuffer *buffer = nullptr;
-  if (priv->pool != nullptr) {
+  if (state.pool) {
     /* Never wait for downstream to release one: a pool with a maximum is
      * not a reason to fall behind the clock. */
     GstBufferPoolAcquireParams params = {};
     params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
     gsize maxsize = 0;
-    if (gst_buffer_pool_acquire_buffer(priv->pool, &buffer, &params) == GST_FLOW_OK) {
+    if (gst_buffer_pool_acquire_buffer(state.pool.get(), &buffer, &params) ==
+        GST_FLOW_OK) {
       gst_buffer_get_sizes(buffer, nullptr, &maxsize);
       if (maxsize >= size)
         gst_buffer_set_size(buffer, size); /* the pool restores it on release */
@@ -882,150 +624,165 @@ static GstBuffer *new_buffer(GstAgentAudioSrcPrivate *priv, gsize size) {
   return buffer;
 }
 
-static void stamp(GstBuffer *buffer, GstClockTime pts, GstClockTime duration,
-                  guint64 offset, guint64 offset_end, bool discont, bool gap) {
-  GST_BUFFER_PTS(buffer) = pts;
-  GST_BUFFER_DURATION(buffer) = duration;
-  GST_BUFFER_OFFSET(buffer) = offset;
-  GST_BUFFER_OFFSET_END(buffer) = offset_end;
-  if (discont)
-    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
-  if (gap)
-    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_GAP);
+/* Step 2: takes this buffer's speech (into `buffer.speech`) and bed (into
+ * state.bed), and queues the messages of what it played. FALSE, having
+ * taken nothing, when the element stopped PLAYING since the wait: a live
+ * source takes no audio while paused. */
+static bool take_audio(GstAgentAudioSrc *self, Buffer &buffer, gsize *bed_frames,
+                       bool *wants_speech) {
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  agentaudio::Queues &queues = priv->queues;
+  State &state = priv->state;
+  const gsize frames = buffer.end - buffer.first;
+  const gsize size = frames * buffer.format.bytes_per_frame();
+
+  /* Posting is this thread's from here: it never waits once it holds audio
+   * (see Outbox). */
+  if (!priv->outbox.begin_buffer())
+    return false;
+  std::lock_guard<std::mutex> clock_lock(priv->clock_lock);
+  if (priv->flushing || !priv->playing) {
+    priv->outbox.end_buffer();
+    return false;
+  }
+
+  priv->intake.drain_dry_layers(frames);
+  if (state.bed.size() < frames * buffer.format.channels)
+    state.bed.resize(frames * buffer.format.channels); /* once per format */
+  /* One snapshot of the request pads for the whole buffer. */
+  *wants_speech = priv->pads.begin_buffer();
+
+  buffer.speech = new_buffer(state, size);
+  GstMapInfo map;
+  gst_buffer_map(buffer.speech, &map, GST_MAP_WRITE);
+  agentaudio::RenderResult result;
+  {
+    std::lock_guard<std::mutex> lock(queues.lock);
+    buffer.at_eos =
+        queues.eos_pending && queues.speech.queued_frames() == 0 && !queues.speech.fading();
+    queues.speech.render(reinterpret_cast<gint16 *>(map.data), buffer.at_eos ? 0 : frames,
+                         buffer.first, result);
+    *bed_frames = buffer.at_eos ? 0 : queues.background.read(state.bed.data(), frames);
+    enqueue_rendered(self, result);
+    queues.timeline.forget_before(queues.speech.last_end());
+  }
+  gst_buffer_unmap(buffer.speech, &map);
+  queues.room.notify_all();
+  buffer.has_speech = result.speech_frames > 0;
+  buffer.has_bed = *bed_frames > 0;
+  return true;
 }
 
-static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset,
-                                                guint length, GstBuffer **out) {
-  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+/* Step 3: mixes the bed into src's buffer, which is the speech buffer
+ * itself unless speech_%u pads need that one unmixed. The bed's gain moves
+ * to its target over the buffer, never in a step: volume changes, ducking
+ * as speech starts and releasing after it ends. */
+static void mix(GstAgentAudioSrc *self, Buffer &buffer, gsize bed_frames,
+                bool wants_speech) {
   GstAgentAudioSrcPrivate *priv = self->priv;
-  agentaudio::RenderResult result;
-  Timeline timeline;
-  Format format;
-  GstClock *clock;
-  GstClockTime base_time;
-  guint64 first, end;
-  GstMapInfo map;
-  gsize bed_frames;
+  State &state = priv->state;
   gdouble volume, duck;
-  bool at_eos, messages;
-
-  (void)offset;
-  (void)length;
-  priv->streaming_thread = g_thread_self();
-
-  GST_OBJECT_LOCK(self);
-  clock = GST_ELEMENT_CLOCK(self) ? GST_CLOCK(gst_object_ref(GST_ELEMENT_CLOCK(self)))
-                                  : nullptr;
-  base_time = GST_ELEMENT_CAST(self)->base_time;
-  GST_OBJECT_UNLOCK(self);
-
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (!priv->timeline.started()) {
-      /* Start at the current running time: a source added to a pipeline
-       * that has been running does not burst to catch up. */
-      GstClockTime now = clock ? gst_clock_get_time(clock) : base_time;
-      priv->timeline.origin = now > base_time ? now - base_time : 0;
-      priv->timeline.origin_frame = 0;
-      priv->timeline.rate = priv->format.rate;
-      priv->buffer_index = 0;
-    }
-    timeline = priv->timeline;
-    format = priv->format;
-  }
-
-  /* Buffer k covers frames [k * rate * ptime / 1000, (k + 1) * ...): exactly
-   * ptime each, with no drift at rates where ptime is not whole samples. */
-  const guint64 per_second = (guint64)format.rate * priv->ptime;
-  first =
-      timeline.origin_frame + gst_util_uint64_scale(priv->buffer_index, per_second, 1000);
-  end = timeline.origin_frame +
-        gst_util_uint64_scale(priv->buffer_index + 1, per_second, 1000);
-  const GstClockTime pts = timeline.running_time(first);
-
-  /* Wait first, then take the queued audio: whatever was pushed before the
-   * buffer is due is in it. */
-  if (clock != nullptr) {
-    GstClockReturn wait = wait_for_clock(self, clock, base_time + pts);
-    gst_object_unref(clock);
-    if (wait == GST_CLOCK_UNSCHEDULED) {
-      GST_DEBUG_OBJECT(self, "clock wait unscheduled, flushing");
-      return GST_FLOW_FLUSHING;
-    }
-  }
-
-  /* Settings too are read once the buffer is due: a change made while the
-   * element waited is in this buffer. */
   {
     std::lock_guard<std::mutex> lock(priv->settings_lock);
     volume = priv->settings.background_volume;
     duck = priv->settings.duck_volume;
   }
+  const float target = static_cast<float>(volume * (buffer.has_speech ? duck : 1.0));
+  const gsize frames = buffer.end - buffer.first;
 
-  const gsize frames = end - first;
-  drain_dry_layers(priv, frames);
-  const gsize size = frames * format.bytes_per_frame();
-  if (priv->bed.size() < frames * format.channels)
-    priv->bed.resize(frames * format.channels); /* once per format, not per buffer */
-
-  /* Speech first, in a buffer of its own: it is what speech_%u pads carry,
-   * and, with no background to mix, also what src carries. */
-  GstBuffer *speech = new_buffer(priv, size);
-  gst_buffer_map(speech, &map, GST_MAP_WRITE);
-  gint16 *data = reinterpret_cast<gint16 *>(map.data);
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    at_eos =
-        priv->eos_pending && priv->speech.queued_frames() == 0 && !priv->speech.fading();
-    priv->speech.render(data, at_eos ? 0 : frames, first, result);
-    bed_frames = at_eos ? 0 : priv->background.read(priv->bed.data(), frames);
-    enqueue_rendered(self, result);
-    /* Ours, or another thread's still on its way to the bus: they go
-     * before this buffer. */
-    messages = priv->posted < priv->enqueued;
+  buffer.mixed = buffer.speech;
+  if (bed_frames > 0 && wants_speech) {
+    const gsize size = gst_buffer_get_size(buffer.speech);
+    buffer.mixed = new_buffer(state, size);
+    gst_buffer_copy_into(buffer.mixed, buffer.speech, GST_BUFFER_COPY_FLAGS, 0, 0);
+    GstMapInfo from;
+    GstMapInfo to;
+    gst_buffer_map(buffer.speech, &from, GST_MAP_READ);
+    gst_buffer_map(buffer.mixed, &to, GST_MAP_WRITE);
+    memcpy(to.data, from.data, size);
+    gst_buffer_unmap(buffer.mixed, &to);
+    gst_buffer_unmap(buffer.speech, &from);
   }
-  priv->room_cond.notify_all();
-
-  /* The bed is mixed into src's buffer, which is the speech buffer itself
-   * unless speech_%u pads need that one unmixed. */
-  const float gain = static_cast<float>(volume * (result.speech_frames > 0 ? duck : 1.0));
-  GstBuffer *mixed = speech;
-  if (bed_frames > 0 && priv->pads.wants_speech()) {
-    GstMapInfo mixed_map;
-    mixed = new_buffer(priv, size);
-    gst_buffer_map(mixed, &mixed_map, GST_MAP_WRITE);
-    memcpy(mixed_map.data, data, size);
-    mix_background(priv, reinterpret_cast<gint16 *>(mixed_map.data), bed_frames, frames,
-                   format.channels, gain);
-    gst_buffer_unmap(mixed, &mixed_map);
-  } else {
-    mix_background(priv, data, bed_frames, frames, format.channels, gain);
+  if (state.bed_gain < 0.0f)
+    state.bed_gain = target;
+  const float step = (target - state.bed_gain) / static_cast<float>(frames);
+  if (bed_frames > 0) {
+    GstMapInfo map;
+    gst_buffer_map(buffer.mixed, &map, GST_MAP_WRITE);
+    agentaudio::mix_ramp(reinterpret_cast<gint16 *>(map.data), state.bed.data(),
+                         bed_frames, buffer.format.channels, state.bed_gain + step, step);
+    gst_buffer_unmap(buffer.mixed, &map);
   }
-  gst_buffer_unmap(speech, &map);
+  state.bed_gain = target;
+}
 
-  if (messages)
-    flush_outbox(self);
+static void stamp(GstBuffer *gstbuf, const Buffer &buffer, bool discont, bool gap) {
+  GST_BUFFER_PTS(gstbuf) = buffer.pts;
+  GST_BUFFER_DURATION(gstbuf) = buffer.duration;
+  GST_BUFFER_OFFSET(gstbuf) = buffer.first;
+  GST_BUFFER_OFFSET_END(gstbuf) = buffer.end;
+  if (discont)
+    GST_BUFFER_FLAG_SET(gstbuf, GST_BUFFER_FLAG_DISCONT);
+  if (gap)
+    GST_BUFFER_FLAG_SET(gstbuf, GST_BUFFER_FLAG_GAP);
+  else
+    GST_BUFFER_FLAG_UNSET(gstbuf, GST_BUFFER_FLAG_GAP);
+}
 
-  if (at_eos) {
-    GST_DEBUG_OBJECT(self, "all speech played, end of stream");
-    gst_buffer_unref(speech);
-    return GST_FLOW_EOS; /* src's EOS reaches the request pads: see src_eos_probe() */
-  }
+/* The timing model, one buffer:
+ *   1. wait on the clock until the buffer is due (unlock() ends the wait);
+ *   2. take at most ptime of speech and of bed;
+ *   3. mix;
+ *   4. post the messages of what the buffer plays, before the buffer;
+ *   5. push: request pads here, src by returning the buffer. */
+static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset,
+                                                guint length, GstBuffer **out) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  (void)offset;
+  (void)length;
+  return guarded(self, "create", GST_FLOW_ERROR, [&] {
+    GstAgentAudioSrcPrivate *priv = self->priv;
+    State &state = priv->state;
+    Buffer buffer;
+    gsize bed_frames = 0;
+    bool wants_speech = false;
+    priv->streaming_thread = g_thread_self();
 
-  const GstClockTime duration = timeline.running_time(end) - pts;
-  stamp(speech, pts, duration, first, end, priv->discont, result.speech_frames == 0);
-  if (mixed != speech)
-    stamp(mixed, pts, duration, first, end, priv->discont, false);
-  else if (bed_frames > 0)
-    GST_BUFFER_FLAG_UNSET(mixed, GST_BUFFER_FLAG_GAP);
-  priv->discont = false;
-  priv->buffer_index++;
+    do {
+      const GstFlowReturn ret = wait_until_due(self, buffer);
+      if (ret != GST_FLOW_OK)
+        return ret;
+    } while (!take_audio(self, buffer, &bed_frames, &wants_speech));
 
-  priv->pads.push(GST_BASE_SRC_PAD(bsrc), mixed, speech);
-  if (mixed != speech)
-    gst_buffer_unref(speech);
-  *out = mixed;
-  return GST_FLOW_OK;
+    mix(self, buffer, bed_frames, wants_speech);
+
+    priv->outbox.end_buffer();
+
+    if (buffer.at_eos) {
+      GST_DEBUG_OBJECT(self, "all speech played, end of stream");
+      if (buffer.mixed != buffer.speech)
+        gst_buffer_unref(buffer.mixed);
+      gst_buffer_unref(buffer.speech);
+      return GST_FLOW_EOS; /* src's EOS reaches the request pads: see src_eos_probe() */
+    }
+
+    stamp(buffer.speech, buffer, state.discont, !buffer.has_speech);
+    if (buffer.mixed != buffer.speech)
+      stamp(buffer.mixed, buffer, state.discont, false);
+    else if (buffer.has_bed)
+      GST_BUFFER_FLAG_UNSET(buffer.mixed, GST_BUFFER_FLAG_GAP);
+    state.discont = false;
+    {
+      std::lock_guard<std::mutex> lock(priv->queues.lock);
+      priv->queues.timeline.advance();
+    }
+
+    priv->pads.push(GST_BASE_SRC_PAD(bsrc), buffer.mixed, buffer.speech);
+    if (buffer.mixed != buffer.speech)
+      gst_buffer_unref(buffer.speech);
+    *out = buffer.mixed;
+    return GST_FLOW_OK;
+  });
 }
 
 static void gst_agent_audio_src_get_times(GstBaseSrc *bsrc, GstBuffer *buffer,
@@ -1038,44 +795,94 @@ static void gst_agent_audio_src_get_times(GstBaseSrc *bsrc, GstBuffer *buffer,
   *end = GST_CLOCK_TIME_NONE;
 }
 
+/* Ends every wait of the streaming thread: the clock's, PAUSED's and the
+ * outbox's. */
 static gboolean gst_agent_audio_src_unlock(GstBaseSrc *bsrc) {
   GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
-  std::lock_guard<std::mutex> lock(priv->clock_lock);
-
-  priv->flushing = true;
-  if (priv->clock_id != nullptr)
-    gst_clock_id_unschedule(priv->clock_id);
+  {
+    std::lock_guard<std::mutex> lock(priv->clock_lock);
+    priv->flushing = true;
+    if (priv->clock_id != nullptr)
+      gst_clock_id_unschedule(priv->clock_id);
+    priv->playing_cond.notify_all();
+  }
+  priv->outbox.set_flushing(true);
   return TRUE;
 }
 
 static gboolean gst_agent_audio_src_unlock_stop(GstBaseSrc *bsrc) {
   GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
-  std::lock_guard<std::mutex> lock(priv->clock_lock);
-
-  priv->flushing = false;
+  {
+    std::lock_guard<std::mutex> lock(priv->clock_lock);
+    priv->flushing = false;
+  }
+  priv->outbox.set_flushing(false);
   return TRUE;
+}
+
+/* Whether create() may take audio, and a wake-up for it when that changes
+ * or the clock it waits on is no longer the one to wait on. */
+static void set_playing(GstAgentAudioSrcPrivate *priv, bool playing) {
+  std::lock_guard<std::mutex> lock(priv->clock_lock);
+  priv->playing = playing;
+  if (priv->clock_id != nullptr)
+    gst_clock_id_unschedule(priv->clock_id);
+  priv->playing_cond.notify_all();
+}
+
+static GstStateChangeReturn gst_agent_audio_src_change_state(GstElement *element,
+                                                             GstStateChange transition) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(element);
+  return guarded(self, "change_state", GST_STATE_CHANGE_FAILURE, [&] {
+    /* GstBaseSrc unschedules only its own clock wait on PLAYING -> PAUSED;
+     * this element waits in create(), so it stops itself first. */
+    if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
+      set_playing(self->priv, false);
+    const GstStateChangeReturn ret =
+        GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+    if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING &&
+        ret != GST_STATE_CHANGE_FAILURE)
+      set_playing(self->priv, true);
+    return ret;
+  });
+}
+
+static gboolean gst_agent_audio_src_set_clock(GstElement *element, GstClock *clock) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(element);
+  return guarded(self, "set_clock", FALSE, [&]() -> gboolean {
+    const gboolean ret = GST_ELEMENT_CLASS(parent_class)->set_clock(element, clock);
+    /* A wait on the old clock may never end (its provider is gone): wait
+     * again, on this one. */
+    std::lock_guard<std::mutex> lock(self->priv->clock_lock);
+    if (self->priv->clock_id != nullptr)
+      gst_clock_id_unschedule(self->priv->clock_id);
+    return ret;
+  });
 }
 
 /* Negotiation */
 
 static GstCaps *gst_agent_audio_src_fixate(GstBaseSrc *bsrc, GstCaps *caps) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   /* Any rate and channel count downstream asks for is converted to; left
    * free, they are those of speech-caps. */
-  GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
-  Format want;
-  {
-    std::lock_guard<std::mutex> lock(priv->settings_lock);
-    want = preferred_format(priv->settings);
-  }
-  caps = gst_caps_truncate(gst_caps_make_writable(caps));
-  GstStructure *s = gst_caps_get_structure(caps, 0);
-  gst_structure_fixate_field_nearest_int(s, "rate", want.rate);
-  gst_structure_fixate_field_nearest_int(s, "channels", want.channels);
-  gint channels;
-  if (gst_structure_get_int(s, "channels", &channels) && channels > 2 &&
-      !gst_structure_has_field(s, "channel-mask"))
-    gst_structure_set(s, "channel-mask", GST_TYPE_BITMASK,
-                      gst_audio_channel_get_fallback_mask(channels), NULL);
+  caps = guarded(self, "fixate", caps, [&] {
+    Format want;
+    {
+      std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+      want = preferred_format(self->priv->settings);
+    }
+    GstCaps *fixed = gst_caps_truncate(gst_caps_make_writable(caps));
+    GstStructure *s = gst_caps_get_structure(fixed, 0);
+    gst_structure_fixate_field_nearest_int(s, "rate", want.rate);
+    gst_structure_fixate_field_nearest_int(s, "channels", want.channels);
+    gint channels;
+    if (gst_structure_get_int(s, "channels", &channels) && channels > 2 &&
+        !gst_structure_has_field(s, "channel-mask"))
+      gst_structure_set(s, "channel-mask", GST_TYPE_BITMASK,
+                        gst_audio_channel_get_fallback_mask(channels), NULL);
+    return fixed;
+  });
   return GST_BASE_SRC_CLASS(parent_class)->fixate(bsrc, caps);
 }
 
@@ -1095,123 +902,113 @@ static std::vector<gint16> reconvert(const Format &from, const Format &to,
 
 static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
-  GstAgentAudioSrcPrivate *priv = self->priv;
-  Format format;
-  GstAudioInfo info;
+  return guarded(self, "set_caps", FALSE, [&]() -> gboolean {
+    GstAgentAudioSrcPrivate *priv = self->priv;
+    agentaudio::Queues &queues = priv->queues;
+    GstAudioInfo info;
+    if (!gst_audio_info_from_caps(&info, caps))
+      return FALSE;
+    Format format;
+    format.rate = GST_AUDIO_INFO_RATE(&info);
+    format.channels = GST_AUDIO_INFO_CHANNELS(&info);
+    GST_DEBUG_OBJECT(self, "output caps %" GST_PTR_FORMAT, caps);
 
-  if (!gst_audio_info_from_caps(&info, caps))
-    return FALSE;
-  format.rate = GST_AUDIO_INFO_RATE(&info);
-  format.channels = GST_AUDIO_INFO_CHANNELS(&info);
-  GST_DEBUG_OBJECT(self, "output caps %" GST_PTR_FORMAT, caps);
-
-  /* Both locks: no push converts to the old format meanwhile. */
-  std::lock_guard<std::mutex> input_lock(priv->input_lock);
-  std::lock_guard<std::mutex> lock(priv->queue_lock);
-  const Format from = priv->format;
-  if (format != from) {
-    /* Queued audio is kept: what the converters hold back joins it, then
-     * all of it is converted to the new format. */
-    for (int layer = SPEECH; layer < N_LAYERS; layer++) {
-      std::vector<gint16> tail;
-      priv->inputs[layer].converter.drain(tail);
-      priv->holds_back[layer] = false;
-      queue_samples(priv, static_cast<Layer>(layer), std::move(tail));
-    }
-    priv->speech.settle_marks();
-    auto convert = [&](std::vector<gint16> &&samples) {
-      return reconvert(from, format, std::move(samples));
-    };
-    priv->speech.reformat(format.channels, convert);
-    priv->background.reformat(format.channels, convert);
-    GST_DEBUG_OBJECT(self, "queued audio converted from %d Hz x %d to %d Hz x %d",
-                     from.rate, from.channels, format.rate, format.channels);
-  }
-  if (priv->timeline.started() && format.rate != priv->timeline.rate) {
-    /* Keep timestamps continuous: the next buffer starts where the last
-     * one ended, counted in the new rate from there. */
-    guint64 next =
-        priv->timeline.origin_frame +
-        gst_util_uint64_scale(priv->buffer_index,
-                              (guint64)priv->timeline.rate * priv->ptime, 1000);
-    priv->speech.rescale_counts(format.rate, priv->timeline.rate);
-    priv->timeline.change_rate(next, format.rate);
-    priv->buffer_index = 0;
-  }
-  set_queue_format(priv, format);
-  priv->negotiated = true;
-  priv->pads.set_caps(caps);
-  return TRUE;
+    priv->intake.renegotiate(format, [&](bool changed) {
+      const Format from = queues.format;
+      if (changed) {
+        /* Queued audio is kept, converted to the new format. */
+        auto convert = [&](std::vector<gint16> &&samples) {
+          return reconvert(from, format, std::move(samples));
+        };
+        queues.speech.reformat(format.channels, convert);
+        queues.background.reformat(format.channels, convert);
+        GST_DEBUG_OBJECT(self, "queued audio converted from %d Hz x %d to %d Hz x %d",
+                         from.rate, from.channels, format.rate, format.channels);
+      }
+      if (queues.timeline.started() && format.rate != queues.timeline.rate()) {
+        /* Timestamps stay continuous: the next buffer starts where the last
+         * one ended, counted in the new rate from there. */
+        queues.speech.rescale_counts(format.rate, queues.timeline.rate());
+        queues.timeline.change_rate(priv->state.ptime, format.rate);
+      }
+      queues.set_format(format);
+    });
+    priv->pads.set_caps(caps);
+    return TRUE;
+  });
 }
 
 /* A pool of buffers of the largest size create() makes, so that a steady
  * stream allocates nothing: downstream's if it offers one, else our own. */
 static gboolean gst_agent_audio_src_decide_allocation(GstBaseSrc *bsrc, GstQuery *query) {
-  GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
-  GstCaps *caps;
-  GstAudioInfo info;
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  return guarded(self, "decide_allocation", FALSE, [&]() -> gboolean {
+    State &state = self->priv->state;
+    GstCaps *caps;
+    GstAudioInfo info;
 
-  gst_query_parse_allocation(query, &caps, nullptr);
-  if (caps != nullptr && gst_audio_info_from_caps(&info, caps)) {
-    /* ptime rounded up to whole frames: buffer sizes alternate by one frame
-     * when ptime is not a whole number of them. */
-    guint size = (guint)gst_util_uint64_scale_int_ceil(GST_AUDIO_INFO_RATE(&info),
-                                                       priv->ptime, 1000) *
-                 GST_AUDIO_INFO_BPF(&info);
-    GstBufferPool *pool = nullptr;
-    guint pool_size = 0, min = 0, max = 0;
-    const bool offered = gst_query_get_n_allocation_pools(query) > 0;
-    if (offered)
-      gst_query_parse_nth_allocation_pool(query, 0, &pool, &pool_size, &min, &max);
-    if (pool == nullptr)
-      pool = gst_buffer_pool_new();
-    /* No minimum of our own: the pool grows to the buffers in flight (src's,
-     * the unmixed speech one, what a sink keeps as its last sample), and
-     * preallocating more only costs memory in every session. */
-    size = MAX(size, pool_size);
-    if (offered)
-      gst_query_set_nth_allocation_pool(query, 0, pool, size, min, max);
-    else
-      gst_query_add_allocation_pool(query, pool, size, min, max);
-    gst_object_unref(pool);
-  }
-  if (!GST_BASE_SRC_CLASS(parent_class)->decide_allocation(bsrc, query))
-    return FALSE;
-  /* Kept rather than asked of GstBaseSrc for every buffer (a lock and a
-   * ref); GstBaseSrc activates it right after this. */
-  GstBufferPool *chosen = nullptr;
-  if (gst_query_get_n_allocation_pools(query) > 0)
-    gst_query_parse_nth_allocation_pool(query, 0, &chosen, nullptr, nullptr, nullptr);
-  gst_object_replace(reinterpret_cast<GstObject **>(&priv->pool),
-                     GST_OBJECT_CAST(chosen));
-  if (chosen != nullptr)
-    gst_object_unref(chosen);
-  return TRUE;
+    gst_query_parse_allocation(query, &caps, nullptr);
+    if (caps != nullptr && gst_audio_info_from_caps(&info, caps)) {
+      /* ptime rounded up to whole frames: buffer sizes alternate by one
+       * frame when ptime is not a whole number of them. */
+      guint size =
+          (guint)gst_util_uint64_scale_int_ceil(GST_AUDIO_INFO_RATE(&info), state.ptime,
+                                                1000) *
+          GST_AUDIO_INFO_BPF(&info);
+      GstBufferPool *pool = nullptr;
+      guint pool_size = 0, min = 0, max = 0;
+      const bool offered = gst_query_get_n_allocation_pools(query) > 0;
+      if (offered)
+        gst_query_parse_nth_allocation_pool(query, 0, &pool, &pool_size, &min, &max);
+      if (pool == nullptr)
+        pool = gst_buffer_pool_new();
+      /* No minimum of our own: the pool grows to the buffers in flight
+       * (src's, the unmixed speech one, what a sink keeps as its last
+       * sample), and preallocating more only costs memory in every
+       * session. */
+      size = MAX(size, pool_size);
+      if (offered)
+        gst_query_set_nth_allocation_pool(query, 0, pool, size, min, max);
+      else
+        gst_query_add_allocation_pool(query, pool, size, min, max);
+      gst_object_unref(pool);
+    }
+    if (!GST_BASE_SRC_CLASS(parent_class)->decide_allocation(bsrc, query))
+      return FALSE;
+    /* Kept rather than asked of GstBaseSrc for every buffer (a lock and a
+     * ref); GstBaseSrc activates it right after this. */
+    GstBufferPool *chosen = nullptr;
+    if (gst_query_get_n_allocation_pools(query) > 0)
+      gst_query_parse_nth_allocation_pool(query, 0, &chosen, nullptr, nullptr, nullptr);
+    state.pool.reset(chosen);
+    return TRUE;
+  });
 }
 
 static gboolean gst_agent_audio_src_query(GstBaseSrc *bsrc, GstQuery *query) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
+  if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
+    return GST_BASE_SRC_CLASS(parent_class)->query(bsrc, query);
 
-  if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+  return guarded(self, "query", FALSE, [&]() -> gboolean {
     guint ptime;
     if (GST_BASE_SRC_IS_STARTED(bsrc)) {
       /* ptime is read at start: a change in PLAYING applies from the next
        * start, so the latency in force is the one in use. */
-      ptime = self->priv->ptime;
+      ptime = self->priv->state.ptime;
     } else {
       std::lock_guard<std::mutex> lock(self->priv->settings_lock);
       ptime = self->priv->settings.ptime;
     }
     /* A buffer is stamped with the time of its first sample and pushed at
-     * that time, so its last sample is one ptime late. Like audiotestsrc,
-     * no upper bound: a finite one makes synced sinks without a queue
-     * before them warn that the pipeline needs queues. */
-    GstClockTime latency = ptime * GST_MSECOND;
+     * that time, so its last sample is one ptime late. Like audiotestsrc, no
+     * upper bound: a finite one makes synced sinks without a queue before
+     * them warn that the pipeline needs queues. */
+    const GstClockTime latency = ptime * GST_MSECOND;
     gst_query_set_latency(query, TRUE, latency, GST_CLOCK_TIME_NONE);
     GST_DEBUG_OBJECT(self, "latency %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
     return TRUE;
-  }
-  return GST_BASE_SRC_CLASS(parent_class)->query(bsrc, query);
+  });
 }
 
 /* Request pads */
@@ -1222,122 +1019,116 @@ static GstPad *gst_agent_audio_src_request_new_pad(GstElement *element,
                                                    const GstCaps *caps) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(element);
   (void)caps; /* request pads always carry the caps of src */
-  agentaudio::PadKind kind =
-      g_str_equal(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "speech_%u")
-          ? agentaudio::PadKind::SPEECH
-          : agentaudio::PadKind::MIXED;
-  return self->priv->pads.add(element, templ, name, kind);
+  return guarded(self, "request_new_pad", (GstPad *)nullptr, [&] {
+    const agentaudio::PadKind kind =
+        g_str_equal(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "speech_%u")
+            ? agentaudio::PadKind::SPEECH
+            : agentaudio::PadKind::MIXED;
+    return self->priv->pads.add(element, templ, name, kind);
+  });
 }
 
 static void gst_agent_audio_src_release_pad(GstElement *element, GstPad *pad) {
-  GST_AGENT_AUDIO_SRC(element)->priv->pads.remove(element, pad);
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(element);
+  guarded_void(self, "release_pad", [&] { self->priv->pads.remove(element, pad); });
 }
 
 /* State */
 
 static gboolean gst_agent_audio_src_negotiate(GstBaseSrc *bsrc) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   /* The streaming task negotiates right after pushing src's stream-start. */
-  GST_AGENT_AUDIO_SRC(bsrc)->priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
+  guarded_void(self, "negotiate",
+               [&] { self->priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc)); });
   return GST_BASE_SRC_CLASS(parent_class)->negotiate(bsrc);
 }
 
 static gboolean gst_agent_audio_src_start(GstBaseSrc *bsrc) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
-  GstAgentAudioSrcPrivate *priv = self->priv;
-
-  /* src's stream-start is pending from here: see RequestPads. */
-  priv->pads.hide_from_basesrc(GST_ELEMENT_CAST(bsrc));
-
-  {
-    std::lock_guard<std::mutex> lock(priv->settings_lock);
-    priv->ptime = priv->settings.ptime;
-  }
-  {
+  return guarded(self, "start", FALSE, [&]() -> gboolean {
+    GstAgentAudioSrcPrivate *priv = self->priv;
+    /* src's stream-start is pending from here: see RequestPads. */
+    priv->pads.hide_from_basesrc(GST_ELEMENT_CAST(bsrc));
+    priv->state = State();
+    {
+      std::lock_guard<std::mutex> lock(priv->settings_lock);
+      priv->state.ptime = priv->settings.ptime;
+    }
     /* Queued speech stays: what was pushed before PLAYING plays first. */
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    priv->timeline = Timeline();
-    priv->buffer_index = 0;
-  }
-  priv->discont = true;
-  priv->bed_gain = -1.0f;
-  return TRUE;
+    std::lock_guard<std::mutex> lock(priv->queues.lock);
+    priv->queues.timeline.reset();
+    return TRUE;
+  });
 }
 
 static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
-  GstAgentAudioSrcPrivate *priv = self->priv;
-  agentaudio::CutResult cut;
-
-  {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    priv->generation[SPEECH]++;
-    priv->generation[BACKGROUND]++;
-    cut = priv->speech.discard();
-    priv->background.discard();
-    /* Every first-audio gets its last-audio and every mark is posted once,
-     * even when the pipeline is torn down mid-sentence. */
-    enqueue_cut(self, cut);
-    priv->timeline = Timeline();
-    priv->eos_pending = false;
-    priv->negotiated = false;
-  }
-  priv->room_cond.notify_all();
-
-  {
-    std::lock_guard<std::mutex> lock(priv->clock_lock);
-    if (priv->clock_id != nullptr) {
-      gst_clock_id_unref(priv->clock_id);
-      priv->clock_id = nullptr;
+  return guarded(self, "stop", FALSE, [&]() -> gboolean {
+    GstAgentAudioSrcPrivate *priv = self->priv;
+    agentaudio::Queues &queues = priv->queues;
+    agentaudio::CutResult cut;
+    {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      queues.generation[SPEECH]++;
+      queues.generation[BACKGROUND]++;
+      cut = queues.speech.discard();
+      queues.background.discard();
+      /* Every first-audio gets its last-audio and every mark is posted once,
+       * even when the pipeline is torn down mid-sentence. */
+      enqueue_cut(self, cut);
+      queues.timeline.reset();
+      queues.eos_pending = false;
+      queues.negotiated = false;
     }
-  }
+    queues.room.notify_all();
 
-  {
-    std::lock_guard<std::mutex> input_lock(priv->input_lock);
-    for (int layer = SPEECH; layer < N_LAYERS; layer++) {
-      priv->inputs[layer].converter.reset();
-      priv->holds_back[layer] = false;
+    {
+      std::lock_guard<std::mutex> lock(priv->clock_lock);
+      if (priv->clock_id != nullptr) {
+        gst_clock_id_unref(priv->clock_id);
+        priv->clock_id = nullptr;
+      }
+      priv->playing = false;
     }
-  }
+    priv->intake.reset();
+    priv->state = State(); /* the pool was deactivated by GstBaseSrc */
 
-  gst_clear_object(&priv->pool); /* deactivated by GstBaseSrc */
+    /* Task threads are pooled: the next run may be on another thread, and
+     * this one may serve another element. */
+    priv->streaming_thread = nullptr;
 
-  /* Task threads are pooled: the next run may be on another thread, and
-   * this one may serve another element. */
-  priv->streaming_thread = nullptr;
+    /* Request pads were deactivated with src and lost their sticky events. */
+    priv->pads.restart();
+    priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
 
-  /* Request pads were deactivated with src and lost their sticky events. */
-  priv->pads.restart();
-  priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
-
-  GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames", cut.dropped);
-  flush_outbox(self);
-  return TRUE;
+    GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames", cut.dropped);
+    priv->outbox.post();
+    return TRUE;
+  });
 }
 
 /* GObject */
 
 /* Sets a max-*-time and wakes the pushes blocked on it: the limit may have
  * grown. */
-static void set_max_time(GstAgentAudioSrcPrivate *priv, Layer layer, guint64 max_time) {
+static void set_max_time(agentaudio::Queues &queues, Layer layer, guint64 max_time) {
   {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    priv->max_time[layer] = max_time;
+    std::lock_guard<std::mutex> lock(queues.lock);
+    queues.max_time[layer] = max_time;
   }
-  priv->room_cond.notify_all();
+  queues.room.notify_all();
 }
 
 /* Call with settings_lock held. */
 static void set_caps_setting(Settings &settings, Layer layer, const GstCaps *caps) {
-  GstCaps *new_caps =
-      caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
+  GstCaps *new_caps = caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
   gst_caps_replace(&settings.caps[layer], new_caps);
   gst_caps_unref(new_caps);
   settings.playable[layer] = parse_raw_audio(settings.caps[layer], &settings.info[layer]);
 }
 
-static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
-                                             const GValue *value, GParamSpec *pspec) {
-  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
+static void set_property(GstAgentAudioSrc *self, guint prop_id, const GValue *value,
+                         GParamSpec *pspec) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   std::unique_lock<std::mutex> lock(priv->settings_lock);
 
@@ -1356,11 +1147,11 @@ static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
       break;
     case PROP_MAX_SPEECH_TIME:
       lock.unlock();
-      set_max_time(priv, SPEECH, g_value_get_uint64(value));
+      set_max_time(priv->queues, SPEECH, g_value_get_uint64(value));
       break;
     case PROP_MAX_BACKGROUND_TIME:
       lock.unlock();
-      set_max_time(priv, BACKGROUND, g_value_get_uint64(value));
+      set_max_time(priv->queues, BACKGROUND, g_value_get_uint64(value));
       break;
     case PROP_BACKGROUND_VOLUME:
       priv->settings.background_volume = g_value_get_double(value);
@@ -1370,38 +1161,45 @@ static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
       break;
     case PROP_BACKGROUND_LOOP: {
       priv->settings.background_loop = g_value_get_boolean(value);
-      bool loop = priv->settings.background_loop;
+      const bool loop = priv->settings.background_loop;
       lock.unlock();
-      std::lock_guard<std::mutex> qlock(priv->queue_lock);
-      priv->background.set_loop(loop);
+      std::lock_guard<std::mutex> qlock(priv->queues.lock);
+      priv->queues.background.set_loop(loop);
       break;
     }
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(self, prop_id, pspec);
       break;
   }
 }
 
-static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
-                                             GValue *value, GParamSpec *pspec) {
-  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
+static void get_property(GstAgentAudioSrc *self, guint prop_id, GValue *value,
+                         GParamSpec *pspec) {
   GstAgentAudioSrcPrivate *priv = self->priv;
+  agentaudio::Queues &queues = priv->queues;
 
-  if (prop_id == PROP_QUEUED_SPEECH_TIME || prop_id == PROP_QUEUED_BACKGROUND_TIME ||
-      prop_id == PROP_SPEAKING || prop_id == PROP_MAX_SPEECH_TIME ||
-      prop_id == PROP_MAX_BACKGROUND_TIME) {
-    std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (prop_id == PROP_SPEAKING)
-      g_value_set_boolean(value, priv->speech.speaking());
-    else if (prop_id == PROP_MAX_SPEECH_TIME)
-      g_value_set_uint64(value, priv->max_time[SPEECH]);
-    else if (prop_id == PROP_MAX_BACKGROUND_TIME)
-      g_value_set_uint64(value, priv->max_time[BACKGROUND]);
-    else
-      g_value_set_uint64(
-          value, priv->format.frames_to_time(queued_frames(
-                     priv, prop_id == PROP_QUEUED_SPEECH_TIME ? SPEECH : BACKGROUND)));
-    return;
+  switch (prop_id) {
+    case PROP_QUEUED_SPEECH_TIME:
+    case PROP_QUEUED_BACKGROUND_TIME: {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      const Layer layer = prop_id == PROP_QUEUED_SPEECH_TIME ? SPEECH : BACKGROUND;
+      g_value_set_uint64(value, queues.format.frames_to_time(queues.queued_frames(layer)));
+      return;
+    }
+    case PROP_SPEAKING: {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      g_value_set_boolean(value, queues.speech.speaking());
+      return;
+    }
+    case PROP_MAX_SPEECH_TIME:
+    case PROP_MAX_BACKGROUND_TIME: {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      g_value_set_uint64(value, queues.max_time[prop_id == PROP_MAX_SPEECH_TIME ? SPEECH
+                                                                                : BACKGROUND]);
+      return;
+    }
+    default:
+      break;
   }
 
   std::lock_guard<std::mutex> lock(priv->settings_lock);
@@ -1428,9 +1226,21 @@ static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
       g_value_set_boolean(value, priv->settings.background_loop);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(self, prop_id, pspec);
       break;
   }
+}
+
+static void gst_agent_audio_src_set_property(GObject *object, guint prop_id,
+                                             const GValue *value, GParamSpec *pspec) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
+  guarded_void(self, "set_property", [&] { set_property(self, prop_id, value, pspec); });
+}
+
+static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
+                                             GValue *value, GParamSpec *pspec) {
+  GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(object);
+  guarded_void(self, "get_property", [&] { get_property(self, prop_id, value, pspec); });
 }
 
 /* However src ends (end-of-stream, num-buffers, an EOS event sent to the
@@ -1439,7 +1249,8 @@ static void gst_agent_audio_src_get_property(GObject *object, guint prop_id,
 static GstPadProbeReturn src_eos_probe(GstPad *pad, GstPadProbeInfo *info,
                                        gpointer self) {
   if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
-    GST_AGENT_AUDIO_SRC(self)->priv->pads.push_eos(pad);
+    guarded_void(GST_AGENT_AUDIO_SRC(self), "eos",
+                 [&] { GST_AGENT_AUDIO_SRC(self)->priv->pads.push_eos(pad); });
   return GST_PAD_PROBE_OK;
 }
 
@@ -1447,6 +1258,7 @@ static void gst_agent_audio_src_init(GstAgentAudioSrc *self) {
   self->priv = new GstAgentAudioSrcPrivate();
   set_caps_setting(self->priv->settings, SPEECH, nullptr);
   set_caps_setting(self->priv->settings, BACKGROUND, nullptr);
+  self->priv->outbox.set_poster(GST_ELEMENT_CAST(self), properties[PROP_SPEAKING]);
 
   gst_pad_add_probe(GST_BASE_SRC_PAD(self), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                     src_eos_probe, self, nullptr);
@@ -1459,11 +1271,8 @@ static void gst_agent_audio_src_finalize(GObject *object) {
 
   for (GstCaps *caps : self->priv->settings.caps)
     gst_caps_unref(caps);
-  for (Outgoing &out : self->priv->outbox)
-    gst_message_unref(out.message);
   if (self->priv->clock_id != nullptr)
     gst_clock_id_unref(self->priv->clock_id);
-  gst_clear_object(&self->priv->pool);
   delete self->priv;
 
   G_OBJECT_CLASS(parent_class)->finalize(object);
@@ -1483,8 +1292,7 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
   GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS(klass);
 
-  GST_DEBUG_CATEGORY_INIT(agent_audio_src_debug, "agentaudiosrc", 0,
-                          "Clock-paced speech source for voice agents");
+  agentaudio::init_debug();
 
   gobject_class->set_property = gst_agent_audio_src_set_property;
   gobject_class->get_property = gst_agent_audio_src_get_property;
@@ -1677,6 +1485,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       "duration, interrupted, dropped) and mark (name, running-time, "
       "interrupted); see docs/agentaudiosrc.md",
       "agentaudiosrc authors");
+
+  element_class->change_state = gst_agent_audio_src_change_state;
+  element_class->set_clock = gst_agent_audio_src_set_clock;
 
   basesrc_class->fixate = gst_agent_audio_src_fixate;
   basesrc_class->set_caps = gst_agent_audio_src_set_caps;

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-GST_DEBUG_CATEGORY_EXTERN(agent_audio_src_debug);
+#include "debug.h"
 #define GST_CAT_DEFAULT agent_audio_src_debug
 
 namespace agentaudio {
@@ -65,47 +65,49 @@ GstPad *RequestPads::add(GstElement *element, GstPadTemplate *templ, const gchar
   gst_pad_set_query_function(pad, request_pad_query);
   gst_pad_use_fixed_caps(pad);
 
-  std::lock_guard<std::recursive_mutex> counting(count_lock_);
+  /* One add at a time, so that at most one is between hiding's count and
+   * its own (see hide_from_basesrc()). Neither start() nor stop() takes
+   * this lock: a pad-added handler may change the element's state. */
+  std::lock_guard<std::recursive_mutex> adding(add_lock_);
   GST_OBJECT_LOCK(element);
   bool running = GST_STATE(element) >= GST_STATE_PAUSED ||
                  GST_STATE_TARGET(element) >= GST_STATE_PAUSED;
   /* Compensate before adding, so the count basesrc sees never exceeds 1. */
-  bool hidden = hiding_;
-  if (hidden) {
+  if (hiding_ && element->numsrcpads > 0)
     element->numsrcpads--;
-    hidden_++;
-  }
+  adding_++;
   GST_OBJECT_UNLOCK(element);
   if (running)
     gst_pad_set_active(pad, TRUE);
 
-  if (!gst_element_add_pad(element, pad)) {
-    /* The name is taken. */
-    GST_OBJECT_LOCK(element);
-    if (hidden && hiding_) {
-      element->numsrcpads++;
-      hidden_--;
-    }
-    GST_OBJECT_UNLOCK(element);
-    gst_pad_set_active(pad, FALSE);
-    gst_object_unref(pad);
-    return nullptr;
-  }
-
+  /* Listed before it is added, so that a pad-added handler may release it
+   * again. */
   auto entry = std::make_shared<Entry>();
   entry->pad = pad; /* our ref; the element holds its own */
   entry->kind = kind;
   {
     std::lock_guard<std::mutex> lock(lock_);
-    entries_.push_back(std::move(entry));
+    entries_.push_back(entry);
     cookie_++;
   }
+
+  if (!gst_element_add_pad(element, pad)) {
+    /* The name is taken. */
+    {
+      std::lock_guard<std::mutex> lock(lock_);
+      entries_.erase(std::find(entries_.begin(), entries_.end(), entry));
+      cookie_++;
+    }
+    added(element);
+    gst_pad_set_active(pad, FALSE);
+    return nullptr;
+  }
+  added(element);
   GST_DEBUG_OBJECT(element, "added request pad %" GST_PTR_FORMAT, pad);
   return pad;
 }
 
 void RequestPads::remove(GstElement *element, GstPad *pad) {
-  std::lock_guard<std::recursive_mutex> counting(count_lock_);
   {
     std::lock_guard<std::mutex> lock(lock_);
     auto it = std::find_if(entries_.begin(), entries_.end(),
@@ -120,34 +122,37 @@ void RequestPads::remove(GstElement *element, GstPad *pad) {
    * it, since the streaming thread never takes this pad's stream lock. */
   gst_pad_set_active(pad, FALSE);
   gst_element_remove_pad(element, pad);
-  /* Compensate after removing, so the count never exceeds 1 meanwhile. */
+  /* While hidden, the count stays at most 1 and never wraps below 0. */
   GST_OBJECT_LOCK(element);
-  if (hiding_ && hidden_ > 0) {
-    element->numsrcpads++;
-    hidden_--;
-  }
+  if (hiding_ && (element->numsrcpads == 0 || element->numsrcpads > 1))
+    element->numsrcpads = adding_ > 0 ? 0 : 1;
   GST_OBJECT_UNLOCK(element);
   GST_DEBUG_OBJECT(element, "released request pad %" GST_PTR_FORMAT, pad);
 }
 
-void RequestPads::hide_from_basesrc(GstElement *element) {
-  std::lock_guard<std::recursive_mutex> counting(count_lock_);
+void RequestPads::added(GstElement *element) {
   GST_OBJECT_LOCK(element);
-  if (!hiding_ && element->numsrcpads > 1) {
-    hidden_ = element->numsrcpads - 1;
-    element->numsrcpads = 1;
-  }
-  hiding_ = true;
+  adding_--;
   GST_OBJECT_UNLOCK(element);
-  GST_DEBUG_OBJECT(element, "request pads hidden from basesrc (%u)", hidden_);
+}
+
+void RequestPads::hide_from_basesrc(GstElement *element) {
+  GST_OBJECT_LOCK(element);
+  if (!hiding_) {
+    /* src alone; or none yet, when an add is about to count its pad. */
+    element->numsrcpads = adding_ > 0 ? 0 : 1;
+    hiding_ = true;
+  }
+  GST_OBJECT_UNLOCK(element);
+  GST_DEBUG_OBJECT(element, "request pads hidden from basesrc");
 }
 
 void RequestPads::show_to_basesrc(GstElement *element) {
-  std::lock_guard<std::recursive_mutex> counting(count_lock_);
   GST_OBJECT_LOCK(element);
   if (hiding_) {
-    element->numsrcpads += hidden_;
-    hidden_ = 0;
+    /* Counted again from the list, whatever was added or removed meanwhile;
+     * an add still on its way counts its own pad when it lands. */
+    element->numsrcpads = g_list_length(element->srcpads);
     hiding_ = false;
   }
   GST_OBJECT_UNLOCK(element);
@@ -170,7 +175,7 @@ void RequestPads::set_caps(GstCaps *caps) {
   cookie_++;
 }
 
-bool RequestPads::wants_speech() {
+bool RequestPads::begin_buffer() {
   refresh();
   return std::any_of(snapshot_.begin(), snapshot_.end(),
                      [](const EntryPtr &e) { return e->kind == PadKind::SPEECH; });
@@ -214,7 +219,6 @@ bool RequestPads::prepare(Entry &entry, GstPad *src) {
 }
 
 void RequestPads::push(GstPad *src, GstBuffer *mixed, GstBuffer *speech) {
-  refresh();
   for (const EntryPtr &entry : snapshot_) {
     bool first = prepare(*entry, src);
     GstBuffer *buffer = entry->kind == PadKind::MIXED ? mixed : speech;

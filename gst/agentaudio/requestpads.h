@@ -45,11 +45,12 @@ class RequestPads {
   /* Deactivates pad and removes it from element. */
   void remove(GstElement *element, GstPad *pad);
 
-  /* Streaming thread: whether any speech_%u pad exists (refreshes the
-   * snapshot). */
-  bool wants_speech();
+  /* Streaming thread, once per buffer: takes the snapshot of the pads that
+   * buffer goes to, and returns whether any of them is a speech_%u pad. A
+   * pad added later gets the next buffer, never one made for other pads. */
+  bool begin_buffer();
   /* Streaming thread: pushes `mixed` to every src_%u and `speech` to every
-   * speech_%u, sending each pad's pending events first. */
+   * speech_%u of the snapshot, sending each pad's pending events first. */
   void push(GstPad *src, GstBuffer *mixed, GstBuffer *speech);
   /* Streaming thread: EOS on every pad. */
   void push_eos(GstPad *src);
@@ -88,12 +89,16 @@ class RequestPads {
   std::atomic<unsigned> cookie_{0}; /* bumped on every change to entries_ */
   guint next_index_[2] = {0, 0};    /* guarded by lock_ */
   GstCaps *caps_ = nullptr;         /* src's caps; owned, guarded by lock_ */
-  /* Held across adding or removing a pad and its compensation, and across
-   * hiding and showing, so that none of them interleave. Recursive: a
-   * pad-added handler may request another pad. */
-  std::recursive_mutex count_lock_;
-  bool hiding_ = false; /* guarded by count_lock_ and the element's object lock */
-  guint16 hidden_ = 0;  /* guarded by count_lock_ and the element's object lock */
+  /* An add is over: its pad is counted (or it failed). */
+  void added(GstElement *element);
+
+  /* Serialises adds, so that at most one is between its check of hiding_
+   * and GStreamer counting its pad. Recursive: a pad-added handler may
+   * request another pad. Hiding and showing never take it, so a pad-added
+   * handler may change the element's state. */
+  std::recursive_mutex add_lock_;
+  bool hiding_ = false; /* guarded by the element's object lock */
+  guint adding_ = 0;    /* adds under way; guarded by the element's object lock */
 
   /* Streaming thread only. */
   std::vector<EntryPtr> snapshot_;

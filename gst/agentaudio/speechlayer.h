@@ -106,6 +106,9 @@ class SpeechLayer {
   uint64_t queued_frames() const { return queue_.queued_frames(); }
   bool speaking() const { return speaking_; }
   bool fading() const { return fade_left_ > 0; }
+  /* The earliest position a message may still name: the end of the last
+   * speech played (a mark placed after it). */
+  uint64_t last_end() const { return last_end_; }
 
  private:
   struct Mark {

@@ -1,0 +1,258 @@
+/* agentaudiosrc
+ * Copyright (C) 2026 agentaudiosrc authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "intake.h"
+
+#include <algorithm>
+#include <exception>
+#include <new>
+
+#include "debug.h"
+#define GST_CAT_DEFAULT agent_audio_src_debug
+
+namespace agentaudio {
+
+namespace {
+
+/* Input bytes converted per call: bounds the intake's scratch and the
+ * converter's, whatever the size of a push (16 KiB: 2 ptimes of 48 kHz
+ * stereo F32). */
+constexpr gsize SLICE_BYTES = 16 * 1024;
+
+/* Waits until `layer` has room, unless the push was overtaken. Call with
+ * the queues' lock held. */
+GstFlowReturn wait_for_room(Queues &queues, std::unique_lock<std::mutex> &lock,
+                            Layer layer, guint64 generation) {
+  /* Tests watch for this line to know, without timing, that a push waits. */
+  if (queues.full(layer))
+    GST_DEBUG("%s queue full, waiting for room",
+              layer == SPEECH ? "speech" : "background");
+  queues.room.wait(lock, [&] {
+    return !queues.full(layer) || queues.eos_pending ||
+           queues.generation[layer].load() != generation;
+  });
+  if (queues.eos_pending)
+    return GST_FLOW_EOS;
+  if (queues.generation[layer].load() != generation)
+    return GST_FLOW_FLUSHING;
+  return GST_FLOW_OK;
+}
+
+PushResult flow(GstFlowReturn ret, const Format &output) {
+  PushResult result;
+  result.flow = ret;
+  result.output = output;
+  return result;
+}
+
+PushResult problem(PushResult::Problem problem, const Format &output) {
+  PushResult result;
+  result.flow = problem == PushResult::NOT_NEGOTIATED ? GST_FLOW_NOT_NEGOTIATED
+                                                      : GST_FLOW_ERROR;
+  result.problem = problem;
+  result.output = output;
+  return result;
+}
+
+}  // namespace
+
+PushResult Intake::push(Layer layer, const PushFormat &format, GstBuffer *buffer,
+                        bool may_wait) {
+  Format output;
+  try {
+    const guint64 generation = queues_.generation[layer].load();
+    {
+      /* Wait for room first: nothing is converted for a push that gets
+       * flushed. */
+      std::unique_lock<std::mutex> lock(queues_.lock);
+      output = queues_.format;
+      if (queues_.eos_pending)
+        return flow(GST_FLOW_EOS, output);
+      if (!format.playable)
+        return problem(PushResult::NOT_NEGOTIATED, output);
+      if (may_wait) {
+        GstFlowReturn ret = wait_for_room(queues_, lock, layer, generation);
+        if (ret != GST_FLOW_OK)
+          return flow(ret, output);
+      }
+    }
+    std::unique_lock<std::mutex> input_lock(lock_);
+    return push_locked(layer, format, buffer, generation, input_lock, may_wait);
+  } catch (const std::bad_alloc &) {
+    return problem(PushResult::OUT_OF_MEMORY, output);
+  } catch (const std::exception &e) {
+    GST_ERROR("push: %s", e.what());
+    return problem(PushResult::UNREADABLE, output);
+  }
+}
+
+PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer *buffer,
+                               guint64 generation,
+                               std::unique_lock<std::mutex> &input_lock, bool may_wait) {
+  Input &input = inputs_[layer];
+  Format output;
+  {
+    std::unique_lock<std::mutex> lock(queues_.lock);
+    /* Another push may have filled the layer while this one waited for the
+     * intake: only the push holding it may add beyond the limit. */
+    while (may_wait && queues_.full(layer)) {
+      input_lock.unlock();
+      GstFlowReturn ret = wait_for_room(queues_, lock, layer, generation);
+      if (ret != GST_FLOW_OK)
+        return flow(ret, queues_.format);
+      lock.unlock();
+      input_lock.lock();
+      lock.lock();
+    }
+    if (queues_.generation[layer].load() != generation)
+      return flow(GST_FLOW_FLUSHING, queues_.format);
+    if (!queues_.negotiated && queues_.empty())
+      queues_.set_format(format.preferred); /* what negotiation will most likely pick */
+    output = queues_.format;
+  }
+
+  const GstAudioInfo &in = format.info;
+  if (input.generation != generation) {
+    /* The stream was flushed: its partial frame and what the resampler held
+     * back are gone with it. */
+    input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
+    input.converter.reset();
+    input.generation = generation;
+  }
+
+  std::vector<gint16> samples;
+  const GstAudioInfo out_info = output.info();
+  if (!input.converter.configured_for(in, out_info)) {
+    /* A new format: what the old conversion held back plays first. A partial
+     * frame stays unless the input format is what changed. */
+    const bool new_input = !input.converter.configured() ||
+                           !gst_audio_info_is_equal(&in, &input.converter.in_info());
+    input.converter.drain(samples);
+    if (new_input)
+      input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
+    if (!input.converter.configure(in, out_info)) {
+      std::lock_guard<std::mutex> lock(queues_.lock);
+      queues_.queue(layer, std::move(samples));
+      return problem(PushResult::NOT_NEGOTIATED, output);
+    }
+  }
+
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return problem(PushResult::UNREADABLE, output);
+  bool ok;
+  try {
+    ok = convert(input, map.data, map.size, samples);
+  } catch (...) {
+    gst_buffer_unmap(buffer, &map);
+    throw;
+  }
+  gst_buffer_unmap(buffer, &map);
+  if (!ok)
+    return problem(PushResult::UNREADABLE, output);
+  holds_back_[layer] = input.converter.holds_back();
+
+  std::lock_guard<std::mutex> lock(queues_.lock);
+  if (queues_.eos_pending)
+    return flow(GST_FLOW_EOS, output);
+  if (queues_.generation[layer].load() != generation)
+    return flow(GST_FLOW_FLUSHING, output);
+  queues_.queue(layer, std::move(samples));
+  return flow(GST_FLOW_OK, output);
+}
+
+bool Intake::convert(Input &input, const guint8 *data, gsize size,
+                     std::vector<gint16> &out) {
+  FrameAssembler &assembler = input.assembler;
+  InputConverter &converter = input.converter;
+  const gsize bpf = assembler.frame_bytes();
+
+  if (converter.passthrough()) {
+    /* Already S16 in the output's format: one copy, straight in. */
+    const gsize at = out.size();
+    out.resize(at + assembler.whole_bytes(size) / sizeof(gint16));
+    assembler.assemble(data, size, reinterpret_cast<guint8 *>(out.data() + at));
+    return true;
+  }
+
+  const GstAudioInfo &in = converter.in_info();
+  const GstAudioInfo &to = converter.out_info();
+  const guint64 in_frames = assembler.whole_bytes(size) / bpf;
+  out.reserve(out.size() +
+              (gst_util_uint64_scale_int_ceil(in_frames, GST_AUDIO_INFO_RATE(&to),
+                                              GST_AUDIO_INFO_RATE(&in)) +
+               converter.held_back_frames() + 1) *
+                  GST_AUDIO_INFO_CHANNELS(&to));
+  const gsize slice = std::max<gsize>(1, SLICE_BYTES / bpf) * bpf;
+  for (gsize done = 0; done < size;) {
+    const gsize n = std::min(slice, size - done);
+    const gsize whole = assembler.whole_bytes(n);
+    scratch_.resize(whole);
+    assembler.assemble(data + done, n, scratch_.data());
+    if (!converter.convert(scratch_.data(), whole / bpf, out))
+      return false;
+    done += n;
+  }
+  return true;
+}
+
+void Intake::mark(const std::string &name) {
+  /* After the speech pushed before it, including the frames the resampler
+   * still holds back from that speech. */
+  std::lock_guard<std::mutex> input_lock(lock_);
+  const Input &input = inputs_[SPEECH];
+  std::lock_guard<std::mutex> lock(queues_.lock);
+  const bool current = input.generation == queues_.generation[SPEECH].load();
+  queues_.speech.mark(name, current ? input.converter.held_back_frames() : 0);
+}
+
+void Intake::drain_dry_layers(std::size_t frames) {
+  if (!holds_back_[SPEECH] && !holds_back_[BACKGROUND])
+    return;
+  std::unique_lock<std::mutex> input_lock(lock_, std::try_to_lock);
+  if (!input_lock.owns_lock())
+    return;
+  for (int i = SPEECH; i < N_LAYERS; i++) {
+    const Layer layer = static_cast<Layer>(i);
+    Input &input = inputs_[layer];
+    if (!holds_back_[layer])
+      continue;
+    {
+      std::lock_guard<std::mutex> lock(queues_.lock);
+      if (queues_.queued_frames(layer) >= frames)
+        continue;
+    }
+    std::vector<gint16> tail;
+    input.converter.drain(tail);
+    holds_back_[layer] = false;
+    std::lock_guard<std::mutex> lock(queues_.lock);
+    if (queues_.generation[layer].load() == input.generation)
+      queues_.queue(layer, std::move(tail));
+    if (layer == SPEECH)
+      queues_.speech.settle_marks();
+  }
+}
+
+void Intake::flush_converters_locked() {
+  for (int i = SPEECH; i < N_LAYERS; i++) {
+    const Layer layer = static_cast<Layer>(i);
+    std::vector<gint16> tail;
+    inputs_[layer].converter.drain(tail);
+    holds_back_[layer] = false;
+    if (queues_.generation[layer].load() == inputs_[layer].generation)
+      queues_.queue(layer, std::move(tail));
+  }
+  queues_.speech.settle_marks();
+}
+
+void Intake::reset() {
+  std::lock_guard<std::mutex> lock(lock_);
+  for (int layer = SPEECH; layer < N_LAYERS; layer++) {
+    inputs_[layer].converter.reset();
+    holds_back_[layer] = false;
+  }
+  std::vector<guint8>().swap(scratch_);
+}
+
+}  // namespace agentaudio

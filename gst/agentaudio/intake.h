@@ -1,0 +1,129 @@
+/* agentaudiosrc
+ * Copyright (C) 2026 agentaudiosrc authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/audio/audio.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "frameassembler.h"
+#include "inputconverter.h"
+#include "queues.h"
+
+namespace agentaudio {
+
+/* The format a push is in: its caps, parsed. */
+struct PushFormat {
+  GstAudioInfo info;
+  bool playable = false; /* raw audio the converter can take */
+  Format preferred;      /* the output format, if none is negotiated yet */
+};
+
+/* How a push ended, and what the element must say about it on the bus (it
+ * posts after the intake has released every lock). */
+struct PushResult {
+  enum Problem {
+    NONE,
+    NOT_NEGOTIATED, /* the format cannot be converted to the output */
+    UNREADABLE,     /* the buffer cannot be mapped or converted */
+    OUT_OF_MEMORY,
+  };
+  GstFlowReturn flow = GST_FLOW_OK;
+  Problem problem = NONE;
+  Format output; /* the output format, for the message */
+};
+
+/* The push path: bytes pushed by application threads become frames of the
+ * output format in the queues.
+ *
+ * - A push waits for room (max-*-time) before anything is converted, and
+ *   checks again once it is the layer's only converting push, so that
+ *   however many threads push at once, a layer holds at most its limit plus
+ *   one push.
+ * - Pushes of any byte length are joined into whole frames; the partial
+ *   frame of one push waits for the next.
+ * - Conversion (any raw format, rate and channel count) runs on the pushing
+ *   thread, in slices of bounded size: scratch memory never grows with the
+ *   size of a push.
+ * - Generations: interrupt, clear-background and stop bump a layer's
+ *   generation under the queues' lock. A push that began in an older
+ *   generation is not queued and returns FLUSHING, and the partial frame and
+ *   resampler history of the old generation are dropped, not carried into
+ *   the new one.
+ *
+ * Locks: the intake's own lock serialises conversions and is taken before
+ * the queues' lock, never while holding it. Every C++ exception of a push
+ * ends here, as a PushResult. */
+class Intake {
+ public:
+  explicit Intake(Queues &queues) : queues_(queues) {}
+  Intake(const Intake &) = delete;
+  Intake &operator=(const Intake &) = delete;
+
+  /* Queues `buffer`'s bytes on `layer`. `may_wait` is FALSE on the
+   * streaming thread (a pad probe or a bus sync handler pushing): it is the
+   * thread that frees room, so waiting for it would never end. */
+  PushResult push(Layer layer, const PushFormat &format, GstBuffer *buffer,
+                  bool may_wait);
+
+  /* Places a mark after the speech pushed so far, counting the frames the
+   * resampler still holds back from it. */
+  void mark(const std::string &name);
+
+  /* Streaming thread, before taking `frames` frames: a layer that would run
+   * dry within them gets what its resampler holds back, so that the tail of
+   * a sentence plays in the buffer it belongs to. Skipped while a push is
+   * converting (more audio is on its way). */
+  void drain_dry_layers(std::size_t frames);
+
+  /* The output format becomes `to` (a renegotiation): what the converters
+   * hold back is queued, then the queues are set to `to`. Returns whether
+   * the format changed. Call with no lock held; `under_locks` runs with
+   * both locks held after the queues changed. */
+  template <typename F>
+  bool renegotiate(const Format &to, F &&under_locks) {
+    std::lock_guard<std::mutex> input_lock(lock_);
+    std::lock_guard<std::mutex> lock(queues_.lock);
+    const bool changed = to != queues_.format;
+    if (changed)
+      flush_converters_locked();
+    under_locks(changed);
+    queues_.negotiated = true;
+    return changed;
+  }
+
+  /* Drops what the converters and assemblers hold (the element stops) and
+   * gives their scratch back. */
+  void reset();
+
+ private:
+  /* Where a layer's pushes are joined into frames and converted. Guarded by
+   * lock_. */
+  struct Input {
+    FrameAssembler assembler;
+    InputConverter converter;
+    guint64 generation = 0; /* the layer generation both belong to */
+  };
+
+  PushResult push_locked(Layer layer, const PushFormat &format, GstBuffer *buffer,
+                         guint64 generation, std::unique_lock<std::mutex> &input_lock,
+                         bool may_wait);
+  bool convert(Input &input, const guint8 *data, gsize size, std::vector<gint16> &out);
+  /* What the converters hold back joins the queues. Call with both locks. */
+  void flush_converters_locked();
+
+  Queues &queues_;
+  std::mutex lock_;
+  Input inputs_[N_LAYERS];      /* guarded by lock_ */
+  std::vector<guint8> scratch_; /* one slice of assembled frames; guarded by lock_ */
+  /* A layer's converter holds samples back. Written under lock_, read
+   * without (the streaming thread's quick check). */
+  std::atomic<bool> holds_back_[N_LAYERS] = {};
+};
+
+}  // namespace agentaudio
