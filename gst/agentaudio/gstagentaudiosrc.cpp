@@ -174,8 +174,8 @@ struct PoolUnref {
 struct State {
   guint ptime = DEFAULT_PTIME; /* settings.ptime at start() */
   bool discont = true;
-  std::vector<gint16> bed;  /* the background of one buffer, before mixing */
-  float bed_gain = -1.0f;   /* the background gain reached; < 0 until the first buffer */
+  std::vector<gint16> bed; /* the background of one buffer, before mixing */
+  float bed_gain = -1.0f;  /* the background gain reached; < 0 until the first buffer */
   /* The pool decide_allocation() chose. */
   std::unique_ptr<GstBufferPool, PoolUnref> pool;
 };
@@ -187,7 +187,8 @@ struct Buffer {
   GstClockTime duration = GST_CLOCK_TIME_NONE;
   Format format;
   GstBuffer *speech = nullptr; /* speech alone: what speech_%u pads carry */
-  GstBuffer *mixed = nullptr;  /* what src carries: `speech` itself unless unmixed speech is needed too */
+  GstBuffer *mixed =
+      nullptr; /* what src carries: `speech` itself unless unmixed speech is needed too */
   bool at_eos = false;
   bool has_speech = false;
   bool has_bed = false;
@@ -225,8 +226,8 @@ struct GstAgentAudioSrcPrivate {
    * reach it. */
   std::mutex clock_lock;
   std::condition_variable playing_cond; /* playing or flushing changed */
-  GstClockID clock_id = nullptr; /* guarded by clock_lock; reused */
-  bool flushing = false;         /* guarded by clock_lock */
+  GstClockID clock_id = nullptr;        /* guarded by clock_lock; reused */
+  bool flushing = false;                /* guarded by clock_lock */
   /* The element is PLAYING: a live source takes no audio in PAUSED.
    * Guarded by clock_lock. */
   bool playing = false;
@@ -253,7 +254,8 @@ static R guarded(GstAgentAudioSrc *self, const gchar *where, R failed, F &&body)
     GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory"),
                       ("%s: an allocation failed", where));
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Internal error"), ("%s: %s", where, e.what()));
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Internal error"),
+                      ("%s: %s", where, e.what()));
   } catch (...) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Internal error"),
                       ("%s: unknown exception", where));
@@ -305,7 +307,8 @@ static guint64 interrupt_fade(GstAgentAudioSrcPrivate *priv) {
 /* Bus messages: queued in the outbox while queues.lock orders the events,
  * posted once it is released (see Outbox). */
 
-static void enqueue(GstAgentAudioSrc *self, GstStructure *s, bool speaking_changed = false) {
+static void enqueue(GstAgentAudioSrc *self, GstStructure *s,
+                    bool speaking_changed = false) {
   self->priv->outbox.enqueue(gst_message_new_element(GST_OBJECT_CAST(self), s),
                              speaking_changed);
 }
@@ -315,13 +318,14 @@ static void enqueue(GstAgentAudioSrc *self, GstStructure *s, bool speaking_chang
 static void enqueue_first_audio(GstAgentAudioSrc *self, guint64 position,
                                 bool speaking_changed = true) {
   const GstClockTime running_time = self->priv->queues.timeline.running_time(position);
-  enqueue(self,
-          gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time,
-                            NULL),
-          speaking_changed);
+  enqueue(
+      self,
+      gst_structure_new("first-audio", "running-time", G_TYPE_UINT64, running_time, NULL),
+      speaking_changed);
 }
 
-static void enqueue_last_audio(GstAgentAudioSrc *self, const agentaudio::UtteranceEnd &end,
+static void enqueue_last_audio(GstAgentAudioSrc *self,
+                               const agentaudio::UtteranceEnd &end,
                                bool speaking_changed = true) {
   const agentaudio::Queues &queues = self->priv->queues;
   enqueue(self,
@@ -353,7 +357,8 @@ static void enqueue_cut(GstAgentAudioSrc *self, const agentaudio::CutResult &cut
 /* The messages of one rendered buffer, in time order: the end of an
  * utterance, the marks before the next one starts, its first-audio, the
  * marks within it. */
-static void enqueue_rendered(GstAgentAudioSrc *self, const agentaudio::RenderResult &result) {
+static void enqueue_rendered(GstAgentAudioSrc *self,
+                             const agentaudio::RenderResult &result) {
   /* One utterance handing over to the next: speaking does not change. */
   const bool handover = result.ended && result.started;
   if (result.ended)
@@ -381,15 +386,17 @@ static GstFlowReturn report(GstAgentAudioSrc *self, Layer layer, const gchar *si
     case agentaudio::PushResult::NOT_NEGOTIATED:
       GST_ELEMENT_ERROR(
           self, STREAM, FORMAT,
-          ("Cannot play %s audio in this format", layer == SPEECH ? "speech" : "background"),
+          ("Cannot play %s audio in this format",
+           layer == SPEECH ? "speech" : "background"),
           ("%s: cannot convert %" GST_PTR_FORMAT " to the output format "
            "(S16LE, interleaved, rate %d, %d channels): it must be fixed, "
            "interleaved raw audio at %d to %d Hz that GstAudioConverter can convert",
            signal, caps, output.rate, output.channels, MIN_INPUT_RATE, MAX_INPUT_RATE));
       break;
     case agentaudio::PushResult::UNREADABLE:
-      GST_ELEMENT_WARNING(self, RESOURCE, READ, ("Cannot read pushed audio"),
-                          ("%s: could not map or convert %" GST_PTR_FORMAT, signal, buffer));
+      GST_ELEMENT_WARNING(
+          self, RESOURCE, READ, ("Cannot read pushed audio"),
+          ("%s: could not map or convert %" GST_PTR_FORMAT, signal, buffer));
       break;
     case agentaudio::PushResult::OUT_OF_MEMORY:
       GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
@@ -430,7 +437,8 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
   const bool may_wait = g_thread_self() != priv->streaming_thread.load();
   if (!may_wait)
     GST_LOG_OBJECT(self, "%s from the streaming thread: not waiting for room", signal);
-  const agentaudio::PushResult result = priv->intake.push(layer, format, buffer, may_wait);
+  const agentaudio::PushResult result =
+      priv->intake.push(layer, format, buffer, may_wait);
   const GstFlowReturn ret = report(self, layer, signal, caps, buffer, result);
   gst_caps_unref(caps);
   return ret;
@@ -658,8 +666,8 @@ static bool take_audio(GstAgentAudioSrc *self, Buffer &buffer, gsize *bed_frames
   agentaudio::RenderResult result;
   {
     std::lock_guard<std::mutex> lock(queues.lock);
-    buffer.at_eos =
-        queues.eos_pending && queues.speech.queued_frames() == 0 && !queues.speech.fading();
+    buffer.at_eos = queues.eos_pending && queues.speech.queued_frames() == 0 &&
+                    !queues.speech.fading();
     queues.speech.render(reinterpret_cast<gint16 *>(map.data), buffer.at_eos ? 0 : frames,
                          buffer.first, result);
     *bed_frames = buffer.at_eos ? 0 : queues.background.read(state.bed.data(), frames);
@@ -951,10 +959,9 @@ static gboolean gst_agent_audio_src_decide_allocation(GstBaseSrc *bsrc, GstQuery
     if (caps != nullptr && gst_audio_info_from_caps(&info, caps)) {
       /* ptime rounded up to whole frames: buffer sizes alternate by one
        * frame when ptime is not a whole number of them. */
-      guint size =
-          (guint)gst_util_uint64_scale_int_ceil(GST_AUDIO_INFO_RATE(&info), state.ptime,
-                                                1000) *
-          GST_AUDIO_INFO_BPF(&info);
+      guint size = (guint)gst_util_uint64_scale_int_ceil(GST_AUDIO_INFO_RATE(&info),
+                                                         state.ptime, 1000) *
+                   GST_AUDIO_INFO_BPF(&info);
       GstBufferPool *pool = nullptr;
       guint pool_size = 0, min = 0, max = 0;
       const bool offered = gst_query_get_n_allocation_pools(query) > 0;
@@ -1101,7 +1108,8 @@ static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
     priv->pads.restart();
     priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
 
-    GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames", cut.dropped);
+    GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames",
+                     cut.dropped);
     priv->outbox.post();
     return TRUE;
   });
@@ -1121,7 +1129,8 @@ static void set_max_time(agentaudio::Queues &queues, Layer layer, guint64 max_ti
 
 /* Call with settings_lock held. */
 static void set_caps_setting(Settings &settings, Layer layer, const GstCaps *caps) {
-  GstCaps *new_caps = caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
+  GstCaps *new_caps =
+      caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
   gst_caps_replace(&settings.caps[layer], new_caps);
   gst_caps_unref(new_caps);
   settings.playable[layer] = parse_raw_audio(settings.caps[layer], &settings.info[layer]);
@@ -1183,7 +1192,8 @@ static void get_property(GstAgentAudioSrc *self, guint prop_id, GValue *value,
     case PROP_QUEUED_BACKGROUND_TIME: {
       std::lock_guard<std::mutex> lock(queues.lock);
       const Layer layer = prop_id == PROP_QUEUED_SPEECH_TIME ? SPEECH : BACKGROUND;
-      g_value_set_uint64(value, queues.format.frames_to_time(queues.queued_frames(layer)));
+      g_value_set_uint64(value,
+                         queues.format.frames_to_time(queues.queued_frames(layer)));
       return;
     }
     case PROP_SPEAKING: {
@@ -1194,8 +1204,8 @@ static void get_property(GstAgentAudioSrc *self, guint prop_id, GValue *value,
     case PROP_MAX_SPEECH_TIME:
     case PROP_MAX_BACKGROUND_TIME: {
       std::lock_guard<std::mutex> lock(queues.lock);
-      g_value_set_uint64(value, queues.max_time[prop_id == PROP_MAX_SPEECH_TIME ? SPEECH
-                                                                                : BACKGROUND]);
+      g_value_set_uint64(
+          value, queues.max_time[prop_id == PROP_MAX_SPEECH_TIME ? SPEECH : BACKGROUND]);
       return;
     }
     default:

@@ -48,8 +48,8 @@ PushResult flow(GstFlowReturn ret, const Format &output) {
 
 PushResult problem(PushResult::Problem problem, const Format &output) {
   PushResult result;
-  result.flow = problem == PushResult::NOT_NEGOTIATED ? GST_FLOW_NOT_NEGOTIATED
-                                                      : GST_FLOW_ERROR;
+  result.flow =
+      problem == PushResult::NOT_NEGOTIATED ? GST_FLOW_NOT_NEGOTIATED : GST_FLOW_ERROR;
   result.problem = problem;
   result.output = output;
   return result;

@@ -56,7 +56,8 @@ struct Queues {
   bool full(Layer layer) const {
     if (max_time[layer] == 0)
       return false;
-    const guint64 max_frames = std::max<guint64>(1, format.time_to_frames(max_time[layer]));
+    const guint64 max_frames =
+        std::max<guint64>(1, format.time_to_frames(max_time[layer]));
     return queued_frames(layer) >= max_frames;
   }
 
