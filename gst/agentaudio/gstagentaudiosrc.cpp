@@ -632,12 +632,36 @@ static GstBuffer *new_buffer(State &state, gsize size) {
   return buffer;
 }
 
+/* The streaming thread's turn as the outbox's poster, from before it takes
+ * audio until the buffer's messages are posted (see Outbox); given back
+ * however create() ends. */
+class PosterRole {
+ public:
+  explicit PosterRole(agentaudio::Outbox &outbox) : outbox_(outbox) {}
+  ~PosterRole() { end(); }
+  PosterRole(const PosterRole &) = delete;
+  PosterRole &operator=(const PosterRole &) = delete;
+
+  /* FALSE when flushing. */
+  bool begin() { return held_ = outbox_.begin_buffer(); }
+  /* Posts what is queued and gives the role back. */
+  void end() {
+    if (held_)
+      outbox_.end_buffer();
+    held_ = false;
+  }
+
+ private:
+  agentaudio::Outbox &outbox_;
+  bool held_ = false;
+};
+
 /* Step 2: takes this buffer's speech (into `buffer.speech`) and bed (into
  * state.bed), and queues the messages of what it played. FALSE, having
  * taken nothing, when the element stopped PLAYING since the wait: a live
  * source takes no audio while paused. */
-static bool take_audio(GstAgentAudioSrc *self, Buffer &buffer, gsize *bed_frames,
-                       bool *wants_speech) {
+static bool take_audio(GstAgentAudioSrc *self, PosterRole &poster, Buffer &buffer,
+                       gsize *bed_frames, bool *wants_speech) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   agentaudio::Queues &queues = priv->queues;
   State &state = priv->state;
@@ -646,11 +670,11 @@ static bool take_audio(GstAgentAudioSrc *self, Buffer &buffer, gsize *bed_frames
 
   /* Posting is this thread's from here: it never waits once it holds audio
    * (see Outbox). */
-  if (!priv->outbox.begin_buffer())
+  if (!poster.begin())
     return false;
   std::lock_guard<std::mutex> clock_lock(priv->clock_lock);
   if (priv->flushing || !priv->playing) {
-    priv->outbox.end_buffer();
+    poster.end();
     return false;
   }
 
@@ -752,6 +776,7 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
     GstAgentAudioSrcPrivate *priv = self->priv;
     State &state = priv->state;
     Buffer buffer;
+    PosterRole poster(priv->outbox);
     gsize bed_frames = 0;
     bool wants_speech = false;
     priv->streaming_thread = g_thread_self();
@@ -760,11 +785,11 @@ static GstFlowReturn gst_agent_audio_src_create(GstBaseSrc *bsrc, guint64 offset
       const GstFlowReturn ret = wait_until_due(self, buffer);
       if (ret != GST_FLOW_OK)
         return ret;
-    } while (!take_audio(self, buffer, &bed_frames, &wants_speech));
+    } while (!take_audio(self, poster, buffer, &bed_frames, &wants_speech));
 
     mix(self, buffer, bed_frames, wants_speech);
 
-    priv->outbox.end_buffer();
+    poster.end();
 
     if (buffer.at_eos) {
       GST_DEBUG_OBJECT(self, "all speech played, end of stream");
@@ -1070,49 +1095,52 @@ static gboolean gst_agent_audio_src_start(GstBaseSrc *bsrc) {
 
 static gboolean gst_agent_audio_src_stop(GstBaseSrc *bsrc) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
-  return guarded(self, "stop", FALSE, [&]() -> gboolean {
-    GstAgentAudioSrcPrivate *priv = self->priv;
-    agentaudio::Queues &queues = priv->queues;
-    agentaudio::CutResult cut;
-    {
-      std::lock_guard<std::mutex> lock(queues.lock);
-      queues.generation[SPEECH]++;
-      queues.generation[BACKGROUND]++;
-      cut = queues.speech.discard();
-      queues.background.discard();
-      /* Every first-audio gets its last-audio and every mark is posted once,
-       * even when the pipeline is torn down mid-sentence. */
-      enqueue_cut(self, cut);
-      queues.timeline.reset();
-      queues.eos_pending = false;
-      queues.negotiated = false;
-    }
-    queues.room.notify_all();
+  GstAgentAudioSrcPrivate *priv = self->priv;
+  agentaudio::Queues &queues = priv->queues;
 
-    {
-      std::lock_guard<std::mutex> lock(priv->clock_lock);
-      if (priv->clock_id != nullptr) {
-        gst_clock_id_unref(priv->clock_id);
-        priv->clock_id = nullptr;
-      }
-      priv->playing = false;
-    }
-    priv->intake.reset();
-    priv->state = State(); /* the pool was deactivated by GstBaseSrc */
-
-    /* Task threads are pooled: the next run may be on another thread, and
-     * this one may serve another element. */
-    priv->streaming_thread = nullptr;
-
-    /* Request pads were deactivated with src and lost their sticky events. */
-    priv->pads.restart();
-    priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
-
+  /* The messages first: what cannot be reported (an exception) does not
+   * keep the element from stopping. */
+  guarded_void(self, "stop", [&] {
+    std::lock_guard<std::mutex> lock(queues.lock);
+    queues.generation[SPEECH]++;
+    queues.generation[BACKGROUND]++;
+    queues.eos_pending = false;
+    queues.negotiated = false;
+    queues.background.discard();
+    const agentaudio::CutResult cut = queues.speech.discard();
+    /* Every first-audio gets its last-audio and every mark is posted once,
+     * even when the pipeline is torn down mid-sentence. */
+    enqueue_cut(self, cut);
     GST_DEBUG_OBJECT(self, "stopped, discarded %" G_GUINT64_FORMAT " frames",
                      cut.dropped);
-    priv->outbox.post();
-    return TRUE;
   });
+  {
+    std::lock_guard<std::mutex> lock(queues.lock);
+    queues.timeline.reset();
+  }
+  queues.room.notify_all();
+
+  {
+    std::lock_guard<std::mutex> lock(priv->clock_lock);
+    if (priv->clock_id != nullptr) {
+      gst_clock_id_unref(priv->clock_id);
+      priv->clock_id = nullptr;
+    }
+    priv->playing = false;
+  }
+  priv->intake.reset();
+  priv->state = State(); /* the pool was deactivated by GstBaseSrc */
+
+  /* Task threads are pooled: the next run may be on another thread, and
+   * this one may serve another element. */
+  priv->streaming_thread = nullptr;
+
+  /* Request pads were deactivated with src and lost their sticky events. */
+  priv->pads.restart();
+  priv->pads.show_to_basesrc(GST_ELEMENT_CAST(bsrc));
+
+  priv->outbox.post();
+  return TRUE;
 }
 
 /* GObject */

@@ -77,6 +77,12 @@ GstPad *RequestPads::add(GstElement *element, GstPadTemplate *templ, const gchar
     element->numsrcpads--;
   adding_++;
   GST_OBJECT_UNLOCK(element);
+  /* However this ends, the add is over. */
+  struct Added {
+    RequestPads *pads;
+    GstElement *element;
+    ~Added() { pads->added(element); }
+  } added_guard{this, element};
   if (running)
     gst_pad_set_active(pad, TRUE);
 
@@ -98,11 +104,9 @@ GstPad *RequestPads::add(GstElement *element, GstPadTemplate *templ, const gchar
       entries_.erase(std::find(entries_.begin(), entries_.end(), entry));
       cookie_++;
     }
-    added(element);
     gst_pad_set_active(pad, FALSE);
     return nullptr;
   }
-  added(element);
   GST_DEBUG_OBJECT(element, "added request pad %" GST_PTR_FORMAT, pad);
   return pad;
 }
