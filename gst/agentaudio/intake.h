@@ -101,6 +101,12 @@ class Intake {
    * gives their scratch back. */
   void reset();
 
+  /* The scratch the intake keeps between pushes. */
+  gsize scratch_bytes() {
+    std::lock_guard<std::mutex> lock(lock_);
+    return scratch_.capacity();
+  }
+
  private:
   /* Where a layer's pushes are joined into frames and converted. Guarded by
    * lock_. */
