@@ -617,6 +617,29 @@ GST_START_TEST(test_interrupt_while_paused_fades_in_the_next_buffer) {
 }
 GST_END_TEST;
 
+/* GStreamer 1.24 and later call unlock() on PLAYING -> PAUSED and
+ * unlock_stop() only before the create() after the resume: a create() that
+ * took the pause for a flush returned FLUSHING, and when the resume came
+ * first GstBaseSrc paused its task for good. */
+GST_START_TEST(test_quick_pause_and_resume_keeps_streaming) {
+  Src s = src_new();
+  GstTestClock *clock = test_clock(s);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  for (int i = 0; i < 50; i++) {
+    gst_test_clock_wait_for_next_pending_id(clock, NULL);
+    pause(s);
+    resume(s);
+    fail_unless(gst_test_clock_timed_wait_for_multiple_pending_ids(clock, 1,
+                                                                   HANG_SECONDS * 1000, NULL),
+                "no buffer after pause %d: the streaming task stopped", i);
+    gst_buffer_unref(next_buffer(s));
+  }
+  gst_object_unref(clock);
+  src_free(s);
+}
+GST_END_TEST;
+
 /* ---- clock changes -------------------------------------------------------- */
 
 GST_START_TEST(test_waits_on_the_clock_chosen_after_a_pause) {
@@ -684,6 +707,7 @@ static Suite *concurrency_suite(void) {
   tcase_add_test(tc, test_live_pause_takes_no_audio_and_resume_loses_none);
   tcase_add_test(tc, test_live_pause_then_stop_accounts_for_every_sample);
   tcase_add_test(tc, test_interrupt_while_paused_fades_in_the_next_buffer);
+  tcase_add_test(tc, test_quick_pause_and_resume_keeps_streaming);
   tcase_add_test(tc, test_waits_on_the_clock_chosen_after_a_pause);
   return suite;
 }

@@ -231,6 +231,13 @@ struct GstAgentAudioSrcPrivate {
   /* The element is PLAYING: a live source takes no audio in PAUSED.
    * Guarded by clock_lock. */
   bool playing = false;
+  /* Inside GstBaseSrc's PLAYING -> PAUSED: since GStreamer 1.24 it calls
+   * unlock() there, and calls unlock_stop() only before the create() after
+   * the resume. That unlock() is a pause, not a flush: create() waits for
+   * PLAYING instead of returning FLUSHING, which GstBaseSrc would take as a
+   * reason to stop its task when the resume came first. Guarded by
+   * clock_lock. */
+  guint pausing = 0;
 };
 
 struct _GstAgentAudioSrc {
@@ -834,6 +841,8 @@ static gboolean gst_agent_audio_src_unlock(GstBaseSrc *bsrc) {
   GstAgentAudioSrcPrivate *priv = GST_AGENT_AUDIO_SRC(bsrc)->priv;
   {
     std::lock_guard<std::mutex> lock(priv->clock_lock);
+    if (priv->pausing > 0)
+      return TRUE; /* a pause: set_playing() already stopped the wait */
     priv->flushing = true;
     if (priv->clock_id != nullptr)
       gst_clock_id_unschedule(priv->clock_id);
@@ -867,12 +876,21 @@ static GstStateChangeReturn gst_agent_audio_src_change_state(GstElement *element
                                                              GstStateChange transition) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(element);
   return guarded(self, "change_state", GST_STATE_CHANGE_FAILURE, [&] {
-    /* GstBaseSrc unschedules only its own clock wait on PLAYING -> PAUSED;
-     * this element waits in create(), so it stops itself first. */
-    if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
-      set_playing(self->priv, false);
+    GstAgentAudioSrcPrivate *priv = self->priv;
+    const bool pause = transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED;
+    /* GStreamer 1.22 unschedules only its own clock wait on PLAYING ->
+     * PAUSED, and this element waits in create(): it stops itself first. */
+    if (pause) {
+      set_playing(priv, false);
+      std::lock_guard<std::mutex> lock(priv->clock_lock);
+      priv->pausing++;
+    }
     const GstStateChangeReturn ret =
         GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+    if (pause) {
+      std::lock_guard<std::mutex> lock(priv->clock_lock);
+      priv->pausing--;
+    }
     if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING &&
         ret != GST_STATE_CHANGE_FAILURE)
       set_playing(self->priv, true);
