@@ -95,8 +95,11 @@ CutResult SpeechLayer::discard() {
 void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
   /* What a pause keeps for replaying, converted on its own (at most a
    * fade long). */
-  if (!replay_.empty())
+  if (!replay_.empty()) {
+    const uint64_t before = replay_frames();
     replay_ = convert(std::move(replay_));
+    pause_kept_ = pause_kept_ * (replay_.size() / channels) / before;
+  }
   const uint64_t queued = queue_.queued_frames();
   const uint64_t from = queue_.read_pos();
   std::vector<int16_t> samples(queued * queue_.channels());
@@ -122,6 +125,13 @@ void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
 }
 
 uint64_t SpeechLayer::pause(uint64_t fade_frames) {
+  if (resume_pending_) {
+    /* Paused again before the resume took effect: as if it never came. */
+    resume_pending_ = false;
+    resume_fade_left_ = 0;
+    paused_ = true;
+    return queued_frames();
+  }
   if (!speaking_ || paused_ || fade_left_ > 0 || queued_frames() == 0)
     return 0;
   const uint64_t held = queued_frames();
@@ -133,6 +143,7 @@ uint64_t SpeechLayer::pause(uint64_t fade_frames) {
    * most, since both last at most a fade). */
   resume_fade_left_ = 0;
   pause_fade_len_ = pause_fade_left_ = std::min(fade_frames, held);
+  pause_kept_ = 0;
   return held;
 }
 
@@ -167,15 +178,24 @@ std::size_t SpeechLayer::take(int16_t *out, std::size_t frames) {
 
 std::size_t SpeechLayer::render_pause_fade(int16_t *out, std::size_t frames) {
   const unsigned channels = queue_.channels();
-  const std::size_t n = queue_.pop(
-      out, static_cast<std::size_t>(std::min<uint64_t>(frames, pause_fade_left_)));
-  replay_.insert(replay_.end(), out, out + n * channels);
+  /* The fade plays what a resume had left to replay first, then the queue;
+   * whole copies of what it plays stay at replay_'s head, in order. */
+  const std::size_t want =
+      static_cast<std::size_t>(std::min<uint64_t>(frames, pause_fade_left_));
+  const std::size_t replayed = std::min<std::size_t>(
+      want, static_cast<std::size_t>(replay_frames() - pause_kept_));
+  std::memcpy(out, replay_.data() + pause_kept_ * channels,
+              replayed * channels * sizeof(int16_t));
+  const std::size_t popped = queue_.pop(out + replayed * channels, want - replayed);
+  replay_.insert(replay_.begin() + (pause_kept_ + replayed) * channels,
+                 out + replayed * channels, out + (replayed + popped) * channels);
+  const std::size_t n = replayed + popped;
+  pause_kept_ += n;
   const uint64_t done = pause_fade_len_ - pause_fade_left_;
   scale_ramp(out, n, channels, fade_out_gain(done, pause_fade_len_),
              -1.0f / static_cast<float>(pause_fade_len_));
   /* The queue ran out before the fade's end: it ends here. */
-  pause_fade_left_ =
-      n < std::min<uint64_t>(frames, pause_fade_left_) ? 0 : pause_fade_left_ - n;
+  pause_fade_left_ = n < want ? 0 : pause_fade_left_ - n;
   return n;
 }
 

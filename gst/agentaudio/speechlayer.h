@@ -175,6 +175,8 @@ class SpeechLayer {
   uint64_t pause_fade_len_ = 0;
   uint64_t pause_fade_left_ = 0;
   uint64_t pause_end_ = 0; /* position where the pause's fade ended */
+  uint64_t pause_kept_ =
+      0; /* frames the pause's fade has kept so far, at replay_'s head */
   bool pause_reported_ = false;
   std::vector<int16_t> replay_; /* played again on resume, before the queue */
   /* A resume: the next resume_fade_left_ frames (of resume_fade_len_) fade in. */
