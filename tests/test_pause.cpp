@@ -136,6 +136,34 @@ GST_START_TEST(test_pause_then_resume_loses_nothing_to_the_sample) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_pause_fade_longer_than_a_buffer) {
+  Src s = src_new();
+  const gsize fade = 1200; /* 50 ms: two and a half buffers */
+  g_object_set(s.element, "interrupt-fade", (guint64)(50 * GST_MSECOND), NULL);
+  const gsize n = 10 * FRAMES_PER_BUFFER;
+  std::vector<gint16> in = speech_samples(n);
+  fail_unless_equals_int(push_samples(s.element, in), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  pause(s.element);
+  std::vector<gint16> out;
+  for (int i = 0; i < 4; i++) {
+    std::vector<gint16> v = pull_samples(s);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  expect_range(out, 0, faded_out(in.data() + 480, fade, fade), "the pause's fade");
+  fail_unless(all_zero(out.data() + fade, out.size() - fade));
+  resume(s.element);
+  out.clear();
+  for (int i = 0; i < 12; i++) {
+    std::vector<gint16> v = pull_samples(s);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  expect_range(out, 0, faded_in(in.data() + 480, n - 480, fade), "after the resume");
+  src_free(s);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_interrupt_while_paused_drops_the_held_speech) {
   Src s = src_new();
   fail_unless_equals_int(push_samples(s.element, speech_samples(3000)), GST_FLOW_OK);
@@ -323,6 +351,7 @@ static Suite *pause_suite(void) {
   TCase *tc = tcase_create("pause");
   suite_add_tcase(suite, tc);
   tcase_add_test(tc, test_pause_then_resume_loses_nothing_to_the_sample);
+  tcase_add_test(tc, test_pause_fade_longer_than_a_buffer);
   tcase_add_test(tc, test_interrupt_while_paused_drops_the_held_speech);
   tcase_add_test(tc, test_pushes_and_marks_while_paused_queue_normally);
   tcase_add_test(tc, test_end_of_stream_while_paused_waits);
