@@ -132,8 +132,8 @@ uint64_t SpeechLayer::pause(uint64_t fade_frames) {
     paused_ = true;
     return queued_frames();
   }
-  if (!speaking_ || paused_ || fade_left_ > 0 || queued_frames() == 0)
-    return 0;
+    if (!speaking_ || paused_ || fade_left_ > 0 || cut_pending_ || queued_frames() == 0)
+    return 0; /* nothing to hold, or an interrupt is ending the utterance */
   const uint64_t held = queued_frames();
   paused_ = true;
   pause_reported_ = false;
@@ -184,8 +184,9 @@ std::size_t SpeechLayer::render_pause_fade(int16_t *out, std::size_t frames) {
       static_cast<std::size_t>(std::min<uint64_t>(frames, pause_fade_left_));
   const std::size_t replayed = std::min<std::size_t>(
       want, static_cast<std::size_t>(replay_frames() - pause_kept_));
-  std::memcpy(out, replay_.data() + pause_kept_ * channels,
-              replayed * channels * sizeof(int16_t));
+    if (replayed > 0)
+    std::memcpy(out, replay_.data() + pause_kept_ * channels,
+                replayed * channels * sizeof(int16_t));
   const std::size_t popped = queue_.pop(out + replayed * channels, want - replayed);
   replay_.insert(replay_.begin() + (pause_kept_ + replayed) * channels,
                  out + replayed * channels, out + (replayed + popped) * channels);

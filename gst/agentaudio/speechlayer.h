@@ -99,8 +99,9 @@ class SpeechLayer {
    * fade_frames frames fade out and playback holds: the queue, the utterance
    * and its marks are kept, and the frames the fade attenuated are kept
    * whole to be played again. Returns the frames held (all queued speech);
-   * 0, doing nothing, when no speech is playing, nothing is queued, it is
-   * paused already or an interrupt's fade is running. */
+      * 0, doing nothing, when no speech is playing, nothing is queued, it is
+   * paused already or an interrupt is ending the utterance (its fade runs,
+   * or its cut takes effect in the next render). */
   uint64_t pause(uint64_t fade_frames);
   /* Playback restarts at the first frame the pause's fade attenuated,
    * fading in over fade_frames frames from the next render. FALSE, doing
