@@ -140,7 +140,13 @@ step_root() {
   local mirror
   mirror=$(host_mirror) || die "no Debian mirror found in /etc/apt/sources.list{,.d}"
   say "debootstrap $SUITE from the host's mirror"
-  rm -rf "$ROOT"
+  # An unfinished root may still have mounts from a run that was killed: never delete
+  # through them (the source tree is one).
+  local m
+  for m in $(awk -v root="$ROOT" 'index($2, root "/") == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" || die "cannot unmount $m; remove ${ROOT#"$SRC"/} by hand"
+  done
+  rm -rf --one-file-system "$ROOT"
   mkdir -p "$ROOT"
   debootstrap --variant=minbase "$SUITE" "$ROOT" "$mirror"
   # A root of the suite's own name only; the file lives inside .cache/, not in the repo.
