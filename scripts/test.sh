@@ -14,6 +14,7 @@ python3 - builddir/meson-logs/testlog.json <<'PY'
 import json, sys
 results = [json.loads(line)["result"] for line in open(sys.argv[1]) if line.strip()]
 passed = sum(r in ("OK", "EXPECTEDFAIL") for r in results)
-print(f"tests: {passed} passed, {len(results) - passed} failed")
+skipped = sum(r == "SKIP" for r in results)
+print(f"tests: {passed} passed, {len(results) - passed - skipped} failed, {skipped} skipped")
 PY
 exit $status
