@@ -530,8 +530,8 @@ static bool layer_full(GstAgentAudioSrcPrivate *priv, Layer layer) {
 
 static void set_queue_format(GstAgentAudioSrcPrivate *priv, const Format &format) {
   priv->format = format;
-  priv->speech.set_channels(format.channels);
-  priv->background.set_channels(format.channels);
+  priv->speech.set_format(format.rate, format.channels);
+  priv->background.set_format(format.rate, format.channels);
 }
 
 /* What a push is in: its caps, parsed, and whether they can be played. */
@@ -1079,20 +1079,6 @@ static GstCaps *gst_agent_audio_src_fixate(GstBaseSrc *bsrc, GstCaps *caps) {
   return GST_BASE_SRC_CLASS(parent_class)->fixate(bsrc, caps);
 }
 
-/* Converts queued samples from one output format to another, whole, for a
- * renegotiation. */
-static std::vector<gint16> reconvert(const Format &from, const Format &to,
-                                     std::vector<gint16> &&samples) {
-  agentaudio::InputConverter converter;
-  std::vector<gint16> out;
-  if (samples.empty() || !converter.configure(from.info(), to.info()))
-    return out;
-  converter.convert(reinterpret_cast<const guint8 *>(samples.data()),
-                    samples.size() / from.channels, out);
-  converter.drain(out);
-  return out;
-}
-
 static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   GstAgentAudioSrcPrivate *priv = self->priv;
@@ -1110,8 +1096,9 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   std::lock_guard<std::mutex> lock(priv->queue_lock);
   const Format from = priv->format;
   if (format != from) {
-    /* Queued audio is kept: what the converters hold back joins it, then
-     * all of it is converted to the new format. */
+    /* Queued audio is kept: what the converters hold back joins it, in the
+     * old format; set_queue_format() below converts nothing (the layers
+     * convert as they play). */
     for (int layer = SPEECH; layer < N_LAYERS; layer++) {
       std::vector<gint16> tail;
       priv->inputs[layer].converter.drain(tail);
@@ -1119,12 +1106,7 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
       queue_samples(priv, static_cast<Layer>(layer), std::move(tail));
     }
     priv->speech.settle_marks();
-    auto convert = [&](std::vector<gint16> &&samples) {
-      return reconvert(from, format, std::move(samples));
-    };
-    priv->speech.reformat(format.channels, convert);
-    priv->background.reformat(format.channels, convert);
-    GST_DEBUG_OBJECT(self, "queued audio converted from %d Hz x %d to %d Hz x %d",
+    GST_DEBUG_OBJECT(self, "queued audio goes on from %d Hz x %d as %d Hz x %d",
                      from.rate, from.channels, format.rate, format.channels);
   }
   if (priv->timeline.started() && format.rate != priv->timeline.rate) {
@@ -1134,7 +1116,6 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
         priv->timeline.origin_frame +
         gst_util_uint64_scale(priv->buffer_index,
                               (guint64)priv->timeline.rate * priv->ptime, 1000);
-    priv->speech.rescale_counts(format.rate, priv->timeline.rate);
     priv->timeline.change_rate(next, format.rate);
     priv->buffer_index = 0;
   }

@@ -52,7 +52,7 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
 
 CutResult SpeechLayer::discard() {
   CutResult cut;
-  cut.dropped = queue_.clear();
+  cut.dropped = queue_.reset();
   cut_marks(next_, cut.marks);
   if (speaking_) {
     cut.ended = true;
@@ -65,31 +65,23 @@ CutResult SpeechLayer::discard() {
   return cut;
 }
 
-void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
-  const uint64_t queued = queue_.queued_frames();
-  const uint64_t from = queue_.read_pos();
-  std::vector<int16_t> samples(queued * queue_.channels());
-  queue_.pop(samples.data(), queued);
-  queue_.set_channels(channels);
-  std::vector<int16_t> converted = convert(std::move(samples));
+void SpeechLayer::set_format(unsigned rate, unsigned channels) {
+  const PcmFormat from = queue_.format();
   const uint64_t base = queue_.read_pos();
-  const uint64_t frames = converted.size() / channels;
-  queue_.push(std::move(converted));
-
-  /* A position `at` frames into the old queue moves to the same fraction of
-   * the new one. */
-  auto scale = [&](uint64_t n) { return queued == 0 ? 0 : n * frames / queued; };
+  const PositionMap map = queue_.set_format(PcmFormat{rate, channels});
   for (Mark &m : marks_)
-    m.at = base + scale(m.at - from);
+    m.at = map.map(m.at);
   if (cut_pending_)
-    cut_at_ = base + scale(cut_at_ - from);
-  fade_len_ = scale(fade_len_);
-  fade_left_ = std::min(scale(fade_left_), fade_len_);
-}
-
-void SpeechLayer::rescale_counts(uint64_t num, uint64_t den) {
-  played_ = (played_ * num + den / 2) / den;
-  dropped_ = (dropped_ * num + den / 2) / den;
+    cut_at_ = map.map(cut_at_);
+  if (rate != from.rate) {
+    auto scale = [&](uint64_t n) { return (n * rate + from.rate / 2) / from.rate; };
+    /* The fade's tail is the queue's first fade_left_ frames. */
+    const uint64_t left = map.map(base + fade_left_) - base;
+    fade_len_ = scale(fade_len_);
+    fade_left_ = std::min(left, fade_len_);
+    played_ = scale(played_);
+    dropped_ = scale(dropped_);
+  }
 }
 
 void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
