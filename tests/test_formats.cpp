@@ -565,6 +565,80 @@ GST_START_TEST(test_looping_bed_stays_continuous_across_rate_flips) {
 }
 GST_END_TEST;
 
+
+struct InterruptCall {
+  GstElement *element;
+  GMutex lock;
+  GCond cond;
+  bool done = false;
+  guint64 dropped = 0;
+};
+
+static gpointer interrupt_thread(gpointer data) {
+  InterruptCall *c = static_cast<InterruptCall *>(data);
+  guint64 dropped = interrupt(c->element);
+  g_mutex_lock(&c->lock);
+  c->dropped = dropped;
+  c->done = true;
+  g_cond_signal(&c->cond);
+  g_mutex_unlock(&c->lock);
+  return NULL;
+}
+
+/* Issue 12.4: with 60 s of speech queued, a renegotiation does not convert
+ * the queue under the lock, and an interrupt from another thread right
+ * after it returns while the streaming thread is still blocked on the
+ * clock; the counts it returns are in the new rate. (How little the
+ * renegotiation converts is counted in test_core.) */
+GST_START_TEST(test_interrupt_right_after_renegotiation_returns_at_once) {
+  Src s = src_new();
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
+  fail_unless_equals_int(push_samples(s.element, speech_samples(60 * RATE)), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  gst_message_unref(expect_message(s, "first-audio"));
+
+  ask_rate(s, 48000);
+  gst_buffer_unref(next_buffer(s)); /* already waited for at 24 kHz */
+  /* The streaming thread has renegotiated and waits for the next buffer. */
+  fail_unless(gst_harness_wait_for_clock_id_waits(s.h, 1, 60));
+
+  InterruptCall call;
+  call.element = s.element;
+  g_mutex_init(&call.lock);
+  g_cond_init(&call.cond);
+  GThread *thread = g_thread_new("interrupt", interrupt_thread, &call);
+  gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&call.lock);
+  while (!call.done)
+    if (!g_cond_wait_until(&call.cond, &call.lock, deadline))
+      break;
+  bool done = call.done;
+  g_mutex_unlock(&call.lock);
+  fail_unless(done, "interrupt did not return while the streaming thread waited");
+  g_thread_join(thread);
+  g_mutex_clear(&call.lock);
+  g_cond_clear(&call.cond);
+  /* 60 s less the two buffers played and the 10 ms fade. */
+  fail_unless_equals_uint64(call.dropped, 60 * GST_SECOND - 2 * BUFFER_TIME - 10 * GST_MSECOND);
+
+  GstBuffer *buf = next_buffer(s);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 960 * sizeof(gint16));
+  std::vector<gint16> v = buffer_samples(buf);
+  gst_buffer_unref(buf);
+  fail_unless(!all_zero(v.data(), 480), "the fade is missing");
+  fail_unless(all_zero(v.data() + 480, 480), "speech after the fade");
+  buf = next_buffer(s);
+  gst_buffer_unref(buf);
+  GstMessage *last = expect_message(s, "last-audio");
+  fail_unless(get_bool(last, "interrupted"));
+  fail_unless_equals_uint64(get_u64(last, "duration"), 2 * BUFFER_TIME + 10 * GST_MSECOND);
+  gst_message_unref(last);
+  src_free(s);
+}
+GST_END_TEST;
+
 static Suite *formats_suite(void) {
   Suite *s = suite_create("formats");
   TCase *tc = tcase_create("general");
@@ -584,6 +658,7 @@ static Suite *formats_suite(void) {
   tcase_add_test(tc, test_mark_after_resampled_speech_is_at_its_end);
   tcase_add_test(tc, test_sine_stays_continuous_across_rate_flips);
   tcase_add_test(tc, test_looping_bed_stays_continuous_across_rate_flips);
+  tcase_add_test(tc, test_interrupt_right_after_renegotiation_returns_at_once);
   return s;
 }
 

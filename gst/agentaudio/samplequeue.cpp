@@ -38,7 +38,7 @@ std::vector<int16_t> ChunkPool::spare(std::size_t samples) {
 
 void ChunkPool::recycle(std::vector<int16_t> &&chunk) {
   const std::size_t bytes = chunk.capacity() * sizeof(int16_t);
-  if (bytes == 0 || bytes > kMaxBytes / 4)
+  if (bytes == 0 || bytes > kMaxBytes / 2)
     return; /* a huge push is freed, not kept */
   if (free_.size() == kMaxChunks || bytes_ + bytes > kMaxBytes) {
     /* Full: the smallest makes room if the new one is bigger (pushes of a

@@ -44,8 +44,9 @@ class ChunkPool {
   void clear();
   std::size_t bytes() const { return bytes_; }
 
-  /* At most this many bytes are kept, and no chunk above a quarter of it. */
-  static constexpr std::size_t kMaxBytes = 256 * 1024;
+  /* At most this many bytes are kept (a few pushes of TTS audio), and no
+   * chunk above half of it. */
+  static constexpr std::size_t kMaxBytes = 64 * 1024;
   static constexpr std::size_t kMaxChunks = 16;
 
  private:
