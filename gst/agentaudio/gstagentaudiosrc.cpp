@@ -601,6 +601,15 @@ static GstFlowReturn push_frames(GstAgentAudioSrc *self, Layer layer, const gcha
       if (!priv->negotiated && layers_empty(priv))
         set_queue_format(priv, preferred); /* what negotiation will most likely pick */
       output = priv->format;
+      /* Fill a chunk the streaming thread consumed, if one is big enough:
+       * memory then goes round between the two threads, not through
+       * malloc's per-thread caches (which grow when one thread frees what
+       * another allocated). */
+      const gsize frames = gst_util_uint64_scale_int_ceil(
+          gst_buffer_get_size(buffer) / GST_AUDIO_INFO_BPF(&in) + 1, output.rate,
+          GST_AUDIO_INFO_RATE(&in));
+      const gsize room = (frames + 64) * output.channels;
+      samples = layer == SPEECH ? priv->speech.spare(room) : priv->background.spare(room);
     }
     const GstAudioInfo out_info = output.info();
     if (!input.converter.configured_for(in, out_info)) {
