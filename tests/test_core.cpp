@@ -324,18 +324,19 @@ GST_START_TEST(test_bed_clear_fades_through_the_loop) {
 }
 GST_END_TEST;
 
-
 static std::vector<int16_t> sine24k(std::size_t frames, std::size_t from = 0) {
   std::vector<int16_t> v(frames);
   for (std::size_t i = 0; i < frames; i++)
-    v[i] = static_cast<int16_t>(std::lrint(8000 * std::sin(2 * M_PI * 440.0 * (i + from) / 24000)));
+    v[i] = static_cast<int16_t>(
+        std::lrint(8000 * std::sin(2 * M_PI * 440.0 * (i + from) / 24000)));
   return v;
 }
 
 static std::vector<int16_t> pop_all(SampleQueue &q) {
   std::vector<int16_t> all, buf(1000 * q.channels());
   while (std::size_t n = q.pop(buf.data(), 1000))
-    all.insert(all.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n * q.channels()));
+    all.insert(all.end(), buf.begin(),
+               buf.begin() + static_cast<std::ptrdiff_t>(n * q.channels()));
   return all;
 }
 
@@ -389,8 +390,9 @@ GST_START_TEST(test_queue_rate_change_continues_the_waveform) {
     std::vector<int16_t> a = pop_all(played), b = pop_all(steady);
     const std::size_t skip = rate / 5; /* the same 200 ms at the new rate */
     fail_unless_equals_int(a.size() + skip, b.size());
-    fail_unless(std::equal(a.begin(), a.end(), b.begin() + static_cast<std::ptrdiff_t>(skip)),
-                "at %u Hz the waveform does not continue", rate);
+    fail_unless(
+        std::equal(a.begin(), a.end(), b.begin() + static_cast<std::ptrdiff_t>(skip)),
+        "at %u Hz the waveform does not continue", rate);
   }
 }
 GST_END_TEST;

@@ -425,7 +425,6 @@ GST_START_TEST(test_mark_after_resampled_speech_is_at_its_end) {
 }
 GST_END_TEST;
 
-
 /* Phase continuity across output rate changes (issue 18).
  *
  * A 440 Hz sine at 24 kHz is queued whole, then played while downstream
@@ -487,8 +486,8 @@ static RateRun play_sine(const std::vector<gint> &rates, int buffers, int every,
     GstBuffer *buf = next_buffer(s);
     std::vector<gint16> v = buffer_samples(buf);
     const GstClockTime pts = GST_BUFFER_PTS(buf);
-    const gint rate = (gint)gst_util_uint64_scale_round(v.size(), GST_SECOND,
-                                                        GST_BUFFER_DURATION(buf));
+    const gint rate =
+        (gint)gst_util_uint64_scale_round(v.size(), GST_SECOND, GST_BUFFER_DURATION(buf));
     gst_buffer_unref(buf);
     if (last_rate != 0 && rate != last_rate)
       run.rate_changes++;
@@ -516,9 +515,10 @@ static RateRun play_sine(const std::vector<gint> &rates, int buffers, int every,
 
 static void report(const gchar *what, double steady, const RateRun &run) {
   if (g_getenv("AGENTAUDIO_TEST_FIGURES"))
-    g_printerr("%s: steady conversion error %.2f, max deviation %.2f over %" G_GSIZE_FORMAT
-               " samples and %d rate changes\n",
-               what, steady, run.max_deviation, run.samples, run.rate_changes);
+    g_printerr(
+        "%s: steady conversion error %.2f, max deviation %.2f over %" G_GSIZE_FORMAT
+        " samples and %d rate changes\n",
+        what, steady, run.max_deviation, run.samples, run.rate_changes);
 }
 
 /* The resampler's own error against the ideal sine, on a steady
@@ -564,7 +564,6 @@ GST_START_TEST(test_looping_bed_stays_continuous_across_rate_flips) {
               run.max_deviation, run.rate_changes, steady, bound);
 }
 GST_END_TEST;
-
 
 struct InterruptCall {
   GstElement *element;
@@ -621,7 +620,8 @@ GST_START_TEST(test_interrupt_right_after_renegotiation_returns_at_once) {
   g_mutex_clear(&call.lock);
   g_cond_clear(&call.cond);
   /* 60 s less the two buffers played and the 10 ms fade. */
-  fail_unless_equals_uint64(call.dropped, 60 * GST_SECOND - 2 * BUFFER_TIME - 10 * GST_MSECOND);
+  fail_unless_equals_uint64(call.dropped,
+                            60 * GST_SECOND - 2 * BUFFER_TIME - 10 * GST_MSECOND);
 
   GstBuffer *buf = next_buffer(s);
   fail_unless_equals_int(gst_buffer_get_size(buf), 960 * sizeof(gint16));
@@ -633,7 +633,8 @@ GST_START_TEST(test_interrupt_right_after_renegotiation_returns_at_once) {
   gst_buffer_unref(buf);
   GstMessage *last = expect_message(s, "last-audio");
   fail_unless(get_bool(last, "interrupted"));
-  fail_unless_equals_uint64(get_u64(last, "duration"), 2 * BUFFER_TIME + 10 * GST_MSECOND);
+  fail_unless_equals_uint64(get_u64(last, "duration"),
+                            2 * BUFFER_TIME + 10 * GST_MSECOND);
   gst_message_unref(last);
   src_free(s);
 }
