@@ -126,7 +126,8 @@ void BackgroundLayer::push(std::vector<int16_t> &&samples) {
     left_ += frames;
 }
 
-std::size_t BackgroundLayer::fetch(uint64_t index, std::size_t frames, int16_t *dst) const {
+std::size_t BackgroundLayer::fetch(uint64_t index, std::size_t frames,
+                                   int16_t *dst) const {
   const Run &r = runs_[cursor_];
   const unsigned ch = r.format.channels;
   const uint64_t length = r.end - r.begin;
@@ -159,8 +160,8 @@ void BackgroundLayer::start_reader() {
   circular_ = loop_ && runs_.size() == 1 && r.format != format_ && length > 0;
   offset_ = circular_ ? length * ((RunReader::kMaxHistory + length - 1) / length) : 0;
   const uint64_t first = r.chunks.empty() ? r.end : r.starts.front();
-  const uint64_t history =
-      circular_ ? offset_ + (pos_.whole - r.begin) : (pos_.whole > first ? pos_.whole - first : 0);
+  const uint64_t history = circular_ ? offset_ + (pos_.whole - r.begin)
+                                     : (pos_.whole > first ? pos_.whole - first : 0);
   /* A looping run converted from its start is kept converted. */
   collecting_ = loop_ && r.format != format_ && pos_.whole == r.begin && pos_.num == 0;
   collect_.clear();
@@ -214,7 +215,8 @@ std::size_t BackgroundLayer::read_bed(int16_t *out, std::size_t frames) {
     }
     if (!reader_.active())
       start_reader();
-    const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(frames - done, left_));
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<uint64_t>(frames - done, left_));
     int16_t *dst = out + done * ch;
     reader_.read(dst, n, [this](uint64_t index, std::size_t count, int16_t *to) {
       return fetch(index, count, to);

@@ -126,8 +126,8 @@ class BackgroundLayer {
   uint64_t stored_ = 0;  /* output frames of a whole pass over every run */
   uint64_t pending_ = 0; /* output frames from the cursor to the end */
 
-  SampleQueue tail_;       /* the fade-out of a clear(), played first */
-  uint64_t tail_len_ = 0;  /* its length, for the gain */
+  SampleQueue tail_;      /* the fade-out of a clear(), played first */
+  uint64_t tail_len_ = 0; /* its length, for the gain */
   ChunkPool pool_;
 };
 

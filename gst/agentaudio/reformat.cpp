@@ -19,10 +19,9 @@ GstAudioInfo info_of(const PcmFormat &f) {
    * layout (unpositioned audio cannot be mixed). */
   GstAudioChannelPosition positions[64];
   GstAudioInfo info;
-  if (f.channels > 2 &&
-      gst_audio_channel_positions_from_mask(
-          static_cast<gint>(f.channels), gst_audio_channel_get_fallback_mask(f.channels),
-          positions))
+  if (f.channels > 2 && gst_audio_channel_positions_from_mask(
+                            static_cast<gint>(f.channels),
+                            gst_audio_channel_get_fallback_mask(f.channels), positions))
     gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_S16, static_cast<gint>(f.rate),
                               static_cast<gint>(f.channels), positions);
   else
@@ -42,10 +41,9 @@ GstAudioConverter *new_converter(const PcmFormat &from, const PcmFormat &to) {
       GST_TYPE_AUDIO_DITHER_METHOD, GST_AUDIO_DITHER_NONE,
       GST_AUDIO_CONVERTER_OPT_NOISE_SHAPING_METHOD, GST_TYPE_AUDIO_NOISE_SHAPING_METHOD,
       GST_AUDIO_NOISE_SHAPING_NONE, NULL);
-  gst_audio_resampler_options_set_quality(GST_AUDIO_RESAMPLER_METHOD_KAISER,
-                                          GST_AUDIO_RESAMPLER_QUALITY_DEFAULT,
-                                          static_cast<gint>(from.rate),
-                                          static_cast<gint>(to.rate), config);
+  gst_audio_resampler_options_set_quality(
+      GST_AUDIO_RESAMPLER_METHOD_KAISER, GST_AUDIO_RESAMPLER_QUALITY_DEFAULT,
+      static_cast<gint>(from.rate), static_cast<gint>(to.rate), config);
   return gst_audio_converter_new(GST_AUDIO_CONVERTER_FLAG_NONE, &in, &out, config);
 }
 
@@ -96,8 +94,7 @@ void RunReader::start(PcmFormat from, PcmFormat to, SourcePos at, uint64_t histo
   conv_ = new_converter(from, to);
   if (conv_ == nullptr) {
     /* Cannot happen for S16 at rates the element allows; play silence
-     * rather than crash. */
-    active_ = true;
+     * rather than misread the frames. */
     next_ = at.whole;
     return;
   }
@@ -141,11 +138,13 @@ void RunReader::produce(std::size_t wanted, const FetchFrames &fetch) {
   const unsigned in_ch = from_.channels, out_ch = to_.channels;
   /* Staged frames already handed out go first, so staged_ stays one slice. */
   if (staged_at_ > 0) {
-    staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(staged_at_));
+    staged_.erase(staged_.begin(),
+                  staged_.begin() + static_cast<std::ptrdiff_t>(staged_at_));
     staged_at_ = 0;
   }
   while (staged_.size() / out_ch < wanted) {
-    const std::size_t need = wanted - staged_.size() / out_ch + static_cast<std::size_t>(skip_);
+    const std::size_t need =
+        wanted - staged_.size() / out_ch + static_cast<std::size_t>(skip_);
     std::size_t in = gst_audio_converter_get_in_frames(conv_, need);
     in = std::min(std::max<std::size_t>(in, 1), kMaxSlice);
     std::size_t out = gst_audio_converter_get_out_frames(conv_, in);
@@ -183,6 +182,11 @@ void RunReader::read(int16_t *out, std::size_t frames, const FetchFrames &fetch)
   const unsigned ch = to_.channels;
   if (frames == 0)
     return;
+  if (conv_ == nullptr && from_ != to_) {
+    std::memset(out, 0, frames * ch * sizeof(int16_t));
+    next_ += frames;
+    return;
+  }
   if (conv_ == nullptr) {
     std::size_t real = fetch(next_, frames, out);
     next_ += frames;

@@ -108,11 +108,11 @@ class RunReader {
   /* Resampling: output frame j of this reader is at source position
    * origin_ + j * from.rate / to.rate. */
   uint64_t origin_ = 0;
-  uint64_t produced_ = 0;  /* output frames made so far, skipped ones included */
-  uint64_t delivered_ = 0; /* output frames handed out, counted from skip_ on */
-  uint64_t skip_ = 0;      /* output frames of the history still to throw away */
-  uint64_t skipped_ = 0;   /* all of them */
-  uint64_t fed_ = 0;       /* next source frame to feed */
+  uint64_t produced_ = 0;       /* output frames made so far, skipped ones included */
+  uint64_t delivered_ = 0;      /* output frames handed out, counted from skip_ on */
+  uint64_t skip_ = 0;           /* output frames of the history still to throw away */
+  uint64_t skipped_ = 0;        /* all of them */
+  uint64_t fed_ = 0;            /* next source frame to feed */
   std::vector<int16_t> in_;     /* scratch: one slice of source frames */
   std::vector<int16_t> staged_; /* converted frames not yet handed out */
   std::size_t staged_at_ = 0;   /* samples of staged_ already handed out */

@@ -79,10 +79,9 @@ PositionMap SampleQueue::set_format(PcmFormat format) {
   uint64_t from = read_pos_, to = read_pos_;
   for (Run &r : runs_) {
     /* Each run keeps its duration, to the nearest output frame. */
-    const uint64_t n =
-        format.rate == format_.rate
-            ? r.out
-            : (r.out * format.rate + format_.rate / 2) / format_.rate;
+    const uint64_t n = format.rate == format_.rate
+                           ? r.out
+                           : (r.out * format.rate + format_.rate / 2) / format_.rate;
     m.spans_.push_back(PositionMap::Span{from, r.out, to, n});
     from += r.out;
     to += n;
@@ -118,8 +117,8 @@ std::size_t SampleQueue::fetch(Run &run, uint64_t index, std::size_t frames,
   std::size_t done = 0;
   if (!run.chunks.empty() && index >= run.starts.front() && index < run.end) {
     std::size_t i = static_cast<std::size_t>(
-        std::upper_bound(run.starts.begin(), run.starts.end(), index) - run.starts.begin() -
-        1);
+        std::upper_bound(run.starts.begin(), run.starts.end(), index) -
+        run.starts.begin() - 1);
     uint64_t at = index - run.starts[i];
     while (done < frames && i < run.chunks.size()) {
       const std::vector<int16_t> &c = run.chunks[i];
@@ -162,14 +161,15 @@ std::size_t SampleQueue::pop(int16_t *out, std::size_t max_frames) {
     }
     if (!reader_.active()) {
       const uint64_t first = r.chunks.empty() ? r.end : r.starts.front();
-      reader_.start(r.format, format_, r.pos, r.pos.whole > first ? r.pos.whole - first : 0);
+      reader_.start(r.format, format_, r.pos,
+                    r.pos.whole > first ? r.pos.whole - first : 0);
     }
     const std::size_t n =
         static_cast<std::size_t>(std::min<uint64_t>(max_frames - done, r.out));
-    reader_.read(out + done * ch, n, [this, &r](uint64_t index, std::size_t frames,
-                                                int16_t *dst) {
-      return fetch(r, index, frames, dst);
-    });
+    reader_.read(out + done * ch, n,
+                 [this, &r](uint64_t index, std::size_t frames, int16_t *dst) {
+                   return fetch(r, index, frames, dst);
+                 });
     r.out -= n;
     done += n;
     if (r.out == 0)
@@ -199,7 +199,8 @@ uint64_t SampleQueue::truncate(uint64_t keep_frames) {
     const bool reading = i == 0 && reader_.active();
     const SourcePos at = reading ? reader_.position() : r.pos;
     const uint64_t span = (within * r.format.rate + format_.rate - 1) / format_.rate;
-    const uint64_t cut = std::min(r.end, at.whole + span + 1 + RunReader::kMaxHistory / 16);
+    const uint64_t cut =
+        std::min(r.end, at.whole + span + 1 + RunReader::kMaxHistory / 16);
     while (!r.chunks.empty() && r.starts.back() >= cut) {
       pool_.recycle(std::move(r.chunks.back()));
       r.chunks.pop_back();
@@ -213,8 +214,8 @@ uint64_t SampleQueue::truncate(uint64_t keep_frames) {
         /* A long push being played: drop what is behind the history. */
         const uint64_t oldest = reader_.oldest_needed();
         if (oldest > r.starts.front()) {
-          last.erase(last.begin(),
-                     last.begin() + static_cast<std::ptrdiff_t>((oldest - r.starts.front()) * ch));
+          last.erase(last.begin(), last.begin() + static_cast<std::ptrdiff_t>(
+                                                      (oldest - r.starts.front()) * ch));
           r.starts.front() = oldest;
         }
       }
