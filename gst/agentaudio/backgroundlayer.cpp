@@ -250,8 +250,10 @@ std::size_t BackgroundLayer::read(int16_t *out, std::size_t frames) {
     done = tail_.pop(out, frames);
     scale_ramp(out, done, ch, fade_out_gain(played, tail_len_),
                -1.0f / static_cast<float>(tail_len_));
-    if (tail_.empty())
+    if (tail_.empty()) {
       tail_len_ = 0;
+      tail_.reset(); /* fades are rare: keep no scratch or pool for the next */
+    }
   }
   done += read_bed(out + done * ch, frames - done);
   if (done < frames)

@@ -10,14 +10,14 @@
 namespace agentaudio {
 
 uint64_t PositionMap::map(uint64_t p) const {
-  if (!spans_.empty() && p < spans_.front().from)
-    return p; /* already played: not moved */
   if (p >= from_end_)
     return to_end_ + (p - from_end_) * to_rate_ / from_rate_;
+  if (spans_.empty() || p < spans_.front().from)
+    return p; /* already played: not moved */
   auto it = std::upper_bound(spans_.begin(), spans_.end(), p,
                              [](uint64_t v, const Span &s) { return v < s.from; });
   const Span &s = *(it - 1);
-  return s.to + (p - s.from) * s.new_length / s.length;
+  return s.length == 0 ? s.to : s.to + (p - s.from) * s.new_length / s.length;
 }
 
 std::vector<int16_t> ChunkPool::spare(std::size_t samples) {

@@ -46,8 +46,8 @@ class ChunkPool {
 
   /* At most this many bytes are kept (a few pushes of TTS audio), and no
    * chunk above half of it. */
-  static constexpr std::size_t kMaxBytes = 64 * 1024;
-  static constexpr std::size_t kMaxChunks = 16;
+  static constexpr std::size_t kMaxBytes = 16 * 1024;
+  static constexpr std::size_t kMaxChunks = 4;
 
  private:
   std::vector<std::vector<int16_t>> free_;
