@@ -552,6 +552,45 @@ GST_START_TEST(test_bed_set_format_keeps_lengths) {
 }
 GST_END_TEST;
 
+/* A bed being converted: turning the loop off plays out what pending said;
+ * a clear fades over converted frames; a format change during the fade
+ * keeps it fading to zero. */
+GST_START_TEST(test_bed_conversion_meets_loop_and_clear) {
+  BackgroundLayer bed(1, 24000);
+  bed.set_loop(true);
+  bed.push(sine24k(24000));
+  std::vector<int16_t> out(960);
+  bed.read(out.data(), 480);
+  bed.set_format(48000, 1);
+  for (int k = 0; k < 25; k++)
+    bed.read(out.data(), 960);
+  bed.set_loop(false);
+  const uint64_t pending = bed.pending_frames();
+  fail_unless_equals_int(pending, 2 * (24000 - 480) - 25 * 960);
+  uint64_t played = 0;
+  while (std::size_t n = bed.read(out.data(), 960))
+    played += n;
+  fail_unless_equals_int(played, pending);
+  fail_unless(bed.empty());
+
+  BackgroundLayer faded(1, 24000);
+  faded.set_loop(true);
+  faded.push(std::vector<int16_t>(24000, 8000));
+  faded.read(out.data(), 480);
+  faded.set_format(16000, 1);
+  faded.read(out.data(), 320);
+  fail_unless_equals_int(faded.clear(160), 16000 - 320 - 320 - 160);
+  faded.read(out.data(), 80);
+  faded.set_format(48000, 1);
+  fail_unless_equals_int(faded.pending_frames(), 240);
+  fail_unless_equals_int(faded.read(out.data(), 960), 240);
+  for (int i = 1; i < 240; i++)
+    fail_unless(out[i] <= out[i - 1] + 2, "frame %d rises: %d", i, out[i]);
+  fail_unless(std::abs(out[239]) <= 100, "fade ends at %d", out[239]);
+  fail_unless(faded.empty());
+}
+GST_END_TEST;
+
 static Suite *core_suite(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("general");
@@ -576,6 +615,7 @@ static Suite *core_suite(void) {
   tcase_add_test(tc, test_consumed_chunks_are_reused);
   tcase_add_test(tc, test_looping_bed_converts_once);
   tcase_add_test(tc, test_bed_set_format_keeps_lengths);
+  tcase_add_test(tc, test_bed_conversion_meets_loop_and_clear);
   return s;
 }
 
