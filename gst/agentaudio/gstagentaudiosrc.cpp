@@ -1009,20 +1009,6 @@ static GstCaps *gst_agent_audio_src_fixate(GstBaseSrc *bsrc, GstCaps *caps) {
   return GST_BASE_SRC_CLASS(parent_class)->fixate(bsrc, caps);
 }
 
-/* Converts queued samples from one output format to another, whole, for a
- * renegotiation. */
-static std::vector<gint16> reconvert(const Format &from, const Format &to,
-                                     std::vector<gint16> &&samples) {
-  agentaudio::InputConverter converter;
-  std::vector<gint16> out;
-  if (samples.empty() || !converter.configure(from.info(), to.info()))
-    return out;
-  converter.convert(reinterpret_cast<const guint8 *>(samples.data()),
-                    samples.size() / from.channels, out);
-  converter.drain(out);
-  return out;
-}
-
 static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   return guarded(self, "set_caps", FALSE, [&]() -> gboolean {
@@ -1038,22 +1024,16 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
 
     priv->intake.renegotiate(format, [&](bool changed) {
       const Format from = queues.format;
-      if (changed) {
-        /* Queued audio is kept, converted to the new format. */
-        auto convert = [&](std::vector<gint16> &&samples) {
-          return reconvert(from, format, std::move(samples));
-        };
-        queues.speech.reformat(format.channels, convert);
-        queues.background.reformat(format.channels, convert);
-        GST_DEBUG_OBJECT(self, "queued audio converted from %d Hz x %d to %d Hz x %d",
+      if (changed)
+        GST_DEBUG_OBJECT(self, "queued audio goes on from %d Hz x %d as %d Hz x %d",
                          from.rate, from.channels, format.rate, format.channels);
-      }
       if (queues.timeline.started() && format.rate != queues.timeline.rate()) {
         /* Timestamps stay continuous: the next buffer starts where the last
          * one ended, counted in the new rate from there. */
-        queues.speech.rescale_counts(format.rate, queues.timeline.rate());
         queues.timeline.change_rate(priv->state.ptime, format.rate);
       }
+      /* Converts nothing: the layers convert what is queued as it plays,
+       * in slices, carrying the resampler's history across the change. */
       queues.set_format(format);
     });
     priv->pads.set_caps(caps);

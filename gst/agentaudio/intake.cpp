@@ -92,6 +92,7 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
                                std::unique_lock<std::mutex> &input_lock, bool may_wait) {
   Input &input = inputs_[layer];
   Format output;
+  std::vector<gint16> samples;
   {
     std::unique_lock<std::mutex> lock(queues_.lock);
     /* Another push may have filled the layer while this one waited for the
@@ -110,6 +111,11 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
     if (!queues_.negotiated && queues_.empty())
       queues_.set_format(format.preferred); /* what negotiation will most likely pick */
     output = queues_.format;
+    const GstAudioInfo &in = format.info;
+    const gsize frames = gst_util_uint64_scale_int_ceil(
+        gst_buffer_get_size(buffer) / GST_AUDIO_INFO_BPF(&in) + 1, output.rate,
+        GST_AUDIO_INFO_RATE(&in));
+    samples = queues_.spare(layer, (frames + 64) * output.channels);
   }
 
   const GstAudioInfo &in = format.info;
@@ -121,7 +127,6 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
     input.generation = generation;
   }
 
-  std::vector<gint16> samples;
   const GstAudioInfo out_info = output.info();
   if (!input.converter.configured_for(in, out_info)) {
     /* A new format: what the old conversion held back plays first. A partial
