@@ -184,6 +184,9 @@ struct Collected {
       if (infos.empty() || !gst_audio_info_is_equal(&infos.back(), &info))
         infos.push_back(info);
       fail_unless(GST_AUDIO_INFO_LAYOUT(&info) == GST_AUDIO_LAYOUT_INTERLEAVED);
+      const std::size_t bps = GST_AUDIO_INFO_BPF(&info) / GST_AUDIO_INFO_CHANNELS(&info);
+      fail_unless((bps & (bps - 1)) != 0 || reinterpret_cast<uintptr_t>(data) % bps == 0,
+                  "samples not aligned");
       const int ch = GST_AUDIO_INFO_CHANNELS(&info);
       const int bpf = GST_AUDIO_INFO_BPF(&info);
       for (std::size_t i = 0; i < n; i++) {
@@ -362,7 +365,14 @@ GST_START_TEST(test_drain_outputs_the_held_tail_as_estimated) {
                                 gst_util_uint64_scale_int(before, GST_SECOND, f.rate));
     GstClockTime estimate = d.undecoded_time();
     StreamDecoder::Status st = d.drain(c.fn());
-    fail_unless(st.ok() || before == 0, "%s: %s", f.name, st.message.c_str());
+    /* A cut frame or page is left over: a warning that says so. */
+    if (percent == 100)
+      fail_unless(st.ok(), "%s: %s", f.name, st.message.c_str());
+    else
+      fail_unless(st.ok() || before == 0 ||
+                      (st.result == Result::WARNING &&
+                       st.message.find("did not decode") != std::string::npos),
+                  "%s: %s", f.name, st.message.c_str());
     GstClockTimeDiff tail =
         gst_util_uint64_scale_int(c.frames - before, GST_SECOND, f.rate);
     GST_INFO("%s cut at %d%%: %" GST_STIME_FORMAT " came out at drain, %" GST_TIME_FORMAT
@@ -429,6 +439,9 @@ GST_START_TEST(test_garbage_in_the_middle_recovers) {
   StreamDecoder::Status st = d.drain(c.fn());
   if (!st.ok())
     statuses.push_back(st);
+  /* Every format says something: a parser's skipped bytes, a lost page,
+   * or (WAV, whose declared size now ends early) the rest failing. */
+  fail_if(statuses.empty(), "%s: garbage went unreported", f.name);
   for (const auto &s : statuses) {
     GST_INFO("%s: %s", f.name, s.message.c_str());
     fail_unless(s.message.rfind("speech", 0) == 0,

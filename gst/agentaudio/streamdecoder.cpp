@@ -7,6 +7,7 @@
 #include <gst/pbutils/pbutils.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 GST_DEBUG_CATEGORY_STATIC(stream_decoder_debug);
@@ -24,6 +25,17 @@ struct StreamDecoder::Stage {
   uint64_t bytes_in = 0;     /* every buffer that came in */
   uint64_t header_bytes = 0; /* of those flagged HEADER (codec set-up, no audio) */
   uint64_t pushed_at_last_input = 0; /* pushed_bytes_ when the last buffer came */
+  /* Whether the buffers coming in carry their byte offset in the input
+   * (after parsers only, and only while each buffer starts where the last
+   * ended), and where the next should be. */
+  bool offsets_are_bytes = false;
+  uint64_t frames_in = 0; /* buffers that were not headers */
+  guint64 next_offset = GST_BUFFER_OFFSET_NONE;
+  /* Discontinuities since finish() last looked, and the bytes they skipped
+   * where known. */
+  unsigned gaps = 0;
+  uint64_t skipped = 0;
+  uint64_t skipped_total = 0; /* since the stream started: they owe no audio */
 };
 
 namespace {
@@ -599,6 +611,10 @@ bool StreamDecoder::link_to_sink(GstPad *pad) {
   for (auto &s : stages_)
     if (GST_OBJECT_CAST(s->element) == GST_OBJECT_PARENT(pad))
       decoder_ = s.get();
+  if (decoder_ != nullptr)
+    decoder_->offsets_are_bytes = decoder_ != stages_.front().get() &&
+                                  std::none_of(stages_.begin(), stages_.end(),
+                                               [](const auto &s) { return s->demuxes; });
   return true;
 }
 
@@ -624,6 +640,31 @@ GstPadProbeReturn StreamDecoder::on_bytes_probe(GstPad *, GstPadProbeInfo *info,
   auto *stage = static_cast<Stage *>(data);
   auto count = [stage](GstBuffer *b) {
     gsize n = gst_buffer_get_size(b);
+    /* A discontinuity after the first frame of audio: a parser or demuxer
+     * skipped bytes it could not use (garbage, a corrupt page). After
+     * parsers that give each frame its byte offset in the input (baseparse
+     * does, flacparse does not), the gap has a size. */
+    const bool header = GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_HEADER);
+    const bool discont = GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DISCONT);
+    const guint64 offset = GST_BUFFER_OFFSET(b);
+    if (header) {
+      /* Headers after audio start a new logical stream (a chained Ogg
+       * stream): its first frame's discontinuity is no gap. */
+      stage->frames_in = 0;
+    } else {
+      if (discont && stage->frames_in > 0) {
+        stage->gaps++;
+        if (stage->offsets_are_bytes && stage->next_offset != GST_BUFFER_OFFSET_NONE &&
+            offset != GST_BUFFER_OFFSET_NONE && offset > stage->next_offset) {
+          stage->skipped += offset - stage->next_offset;
+          stage->skipped_total += offset - stage->next_offset;
+        }
+      } else if (stage->frames_in > 0 && offset != stage->next_offset) {
+        stage->offsets_are_bytes = false;
+      }
+      stage->frames_in++;
+    }
+    stage->next_offset = offset != GST_BUFFER_OFFSET_NONE ? offset + n : offset;
     stage->bytes_in += n;
     if (GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_HEADER))
       stage->header_bytes += n;
@@ -767,11 +808,21 @@ void StreamDecoder::output(GstBuffer *buf) {
     if (!gst_buffer_map(buf, &map, GST_MAP_READ))
       return;
     std::size_t frames = map.size / bpf;
+    const uint8_t *data = map.data;
+    /* Parsers hand out sub-buffers at any byte (wavparse after a 44-byte
+     * header and odd-sized pushes): samples are given aligned to their
+     * size, so that they can be read as what they are. */
+    const std::size_t bps = bpf / GST_AUDIO_INFO_CHANNELS(&info);
+    const std::size_t align = (bps & (bps - 1)) == 0 ? std::min<std::size_t>(bps, 8) : 1;
+    if (frames > 0 && reinterpret_cast<uintptr_t>(data) % align != 0) {
+      scratch_.assign(data, data + frames * bpf);
+      data = scratch_.data();
+    }
     if (frames > 0) {
       decoded_frames_ += frames;
       failing_ = false;
       if (out_ != nullptr && *out_)
-        (*out_)(info, map.data, frames);
+        (*out_)(info, data, frames);
     }
     gst_buffer_unmap(buf, &map);
     return;
@@ -784,10 +835,10 @@ void StreamDecoder::output(GstBuffer *buf) {
   const std::size_t frames = abuf.n_samples;
   const gint channels = GST_AUDIO_INFO_CHANNELS(&info);
   const gint bps = bpf / channels;
-  interleaved_.resize(frames * bpf);
+  scratch_.resize(frames * bpf);
   for (std::size_t i = 0; i < frames; i++)
     for (gint c = 0; c < channels; c++)
-      memcpy(interleaved_.data() + i * bpf + c * bps,
+      memcpy(scratch_.data() + i * bpf + c * bps,
              static_cast<const uint8_t *>(abuf.planes[c]) + i * bps, bps);
   gst_audio_buffer_unmap(&abuf);
   if (frames == 0)
@@ -797,7 +848,7 @@ void StreamDecoder::output(GstBuffer *buf) {
   decoded_frames_ += frames;
   failing_ = false;
   if (out_ != nullptr && *out_)
-    (*out_)(inter, interleaved_.data(), frames);
+    (*out_)(inter, scratch_.data(), frames);
 }
 
 GstBusSyncReply StreamDecoder::on_bus_message(GstBus *, GstMessage *msg, gpointer data) {
@@ -884,6 +935,14 @@ StreamDecoder::Status StreamDecoder::drain(const DecodedAudioFn &out) {
       gst_caps_unref(m);
     }
     st = note_failure(st);
+  } else if (st.ok() && !raw_from_demuxer() && undecoded_bytes() > 0) {
+    /* After EOS every element has output what it could: bytes still
+     * unaccounted for were a cut frame or page, or garbage at the end.
+     * (After wavparse, what is left is the header.) */
+    st.result = Result::WARNING;
+    st.message = describe_format() + ": the last " + std::to_string(undecoded_bytes()) +
+                 " bytes of the stream did not decode (a frame or page cut short, or "
+                 "garbage at the end)";
   }
   teardown();
   failing_ = false;
@@ -935,6 +994,21 @@ StreamDecoder::Status StreamDecoder::finish(GstFlowReturn ret, bool draining) {
   }
   for (GstMessage *m : msgs)
     gst_message_unref(m);
+
+  if (decoder_ != nullptr && decoder_->gaps > 0) {
+    if (st.result == Result::OK) {
+      st.result = Result::WARNING;
+      st.message = describe_format() + ": ";
+      if (decoder_->skipped > 0)
+        st.message += "skipped " + std::to_string(decoder_->skipped) + " bytes";
+      else
+        st.message += "skipped part of the stream";
+      st.message +=
+          " that could not be decoded (garbage, or bytes missing); decoding goes on";
+    }
+    decoder_->gaps = 0;
+    decoder_->skipped = 0;
+  }
 
   if (st.result != Result::ERROR) {
     if (ret == GST_FLOW_EOS && !draining) {
@@ -1015,7 +1089,8 @@ uint64_t StreamDecoder::undecoded_bytes() const {
     bool after_demuxer =
         std::any_of(stages_.begin(), stages_.end(),
                     [this](const auto &s) { return s->demuxes && s.get() != decoder_; });
-    done = after_demuxer ? decoder_->pushed_at_last_input : decoder_->bytes_in;
+    done = after_demuxer ? decoder_->pushed_at_last_input
+                         : decoder_->bytes_in + decoder_->skipped_total;
   }
   return pushed_bytes_ > done ? pushed_bytes_ - done : 0;
 }

@@ -19,8 +19,8 @@ namespace agentaudio {
 
 /* One piece of decoded audio: `frames` interleaved frames in `info`'s format
  * (any sample format, rate and channel count the decoder chose; it may change
- * from one piece to the next, even within a stream). The memory is valid only
- * during the call. */
+ * from one piece to the next, even within a stream), aligned to the sample
+ * size. The memory is valid only during the call. */
 using DecodedAudioFn = std::function<void(const GstAudioInfo &info, const uint8_t *data,
                                           std::size_t frames)>;
 
@@ -186,8 +186,10 @@ class StreamDecoder {
   bool busy_ = false;                   /* inside push()/drain() */
   GstAudioInfo info_{};                 /* of the decoded audio */
   bool have_info_ = false;
-  std::vector<uint8_t> interleaved_; /* scratch for planar decoder output */
-  std::string missing_caps_;         /* caps nothing could be plugged for */
+  /* Planar output interleaved, or unaligned output copied; as large as
+   * the largest decoded buffer. */
+  std::vector<uint8_t> scratch_;
+  std::string missing_caps_; /* caps nothing could be plugged for */
 
   uint64_t pushed_bytes_ = 0;
   /* Decoded audio since the stream started: whole earlier formats in ns,
