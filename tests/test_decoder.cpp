@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -915,6 +916,33 @@ GST_START_TEST(test_output_is_synchronous) {
 }
 GST_END_TEST;
 
+/* MP3 that starts with an ID3v2 tag (some services and every file on disk):
+ * mpegaudioparse skips the tag as `audio/mpeg`; as `application/x-id3`
+ * id3demux takes it off. Either way all the frames decode, with no
+ * warning: the tag owes no audio. */
+GST_START_TEST(test_mp3_with_id3_tag) {
+  if (!encoded::have_element("id3v2mux") || !encoded::have_element("lamemp3enc")) {
+    g_print("SKIP ID3: id3v2mux or lamemp3enc not installed\n");
+    return;
+  }
+  std::vector<uint8_t> file = encoded::encode_sine(
+      "lamemp3enc ! taginject tags=\"title=hello,artist=agent\" ! id3v2mux", 44100, 1,
+      1.0);
+  fail_unless(file.size() > 3 && memcmp(file.data(), "ID3", 3) == 0);
+  for (const char *c : {"audio/mpeg,mpegversion=1,layer=3", "application/x-id3"}) {
+    GstCaps *caps = caps_of(c);
+    StreamDecoder d("speech", caps);
+    Collected out;
+    push_random(d, file, out, 21);
+    StreamDecoder::Status st = d.drain(out.fn());
+    fail_unless(st.ok(), "%s: %s", c, st.message.c_str());
+    long extra = (long)out.frames - 44100;
+    fail_unless(extra >= 576 + 529 && extra <= 576 + 529 + 1152, "%s: %ld", c, extra);
+    gst_caps_unref(caps);
+  }
+}
+GST_END_TEST;
+
 /* Equal caps keep the stream; other caps drop it, as reset() does. */
 GST_START_TEST(test_set_caps_resets_only_on_a_change) {
   const Format &f = kFormats[0];
@@ -968,6 +996,7 @@ static Suite *decoder_suite(void) {
   tcase_add_test(tc, test_push_from_the_output_is_refused);
   tcase_add_test(tc, test_output_is_synchronous);
   tcase_add_test(tc, test_set_caps_resets_only_on_a_change);
+  tcase_add_test(tc, test_mp3_with_id3_tag);
   return s;
 }
 

@@ -36,6 +36,9 @@ struct StreamDecoder::Stage {
   unsigned gaps = 0;
   uint64_t skipped = 0;
   uint64_t skipped_total = 0; /* since the stream started: they owe no audio */
+  /* The input offset of the first frame: what came before it (an ID3 tag
+   * mpegaudioparse skips) owes no audio either. */
+  guint64 first_offset = GST_BUFFER_OFFSET_NONE;
 };
 
 namespace {
@@ -661,6 +664,8 @@ GstPadProbeReturn StreamDecoder::on_bytes_probe(GstPad *, GstPadProbeInfo *info,
         }
       } else if (stage->frames_in > 0 && offset != stage->next_offset) {
         stage->offsets_are_bytes = false;
+      } else if (stage->frames_in == 0 && stage->bytes_in == 0) {
+        stage->first_offset = offset;
       }
       stage->frames_in++;
     }
@@ -1091,6 +1096,9 @@ uint64_t StreamDecoder::undecoded_bytes() const {
                     [this](const auto &s) { return s->demuxes && s.get() != decoder_; });
     done = after_demuxer ? decoder_->pushed_at_last_input
                          : decoder_->bytes_in + decoder_->skipped_total;
+    if (!after_demuxer && decoder_->offsets_are_bytes &&
+        decoder_->first_offset != GST_BUFFER_OFFSET_NONE)
+      done += decoder_->first_offset;
   }
   return pushed_bytes_ > done ? pushed_bytes_ - done : 0;
 }
