@@ -354,7 +354,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_push_speech_sample_errors_name_it) {
   Src s = src_new();
-  GstCaps *caps = gst_caps_from_string("audio/x-opus, rate=48000, channels=1");
+  GstCaps *caps = gst_caps_from_string("audio/x-agentaudio-unknown, rate=48000, channels=1");
   GstBuffer *buffer = gst_buffer_new_allocate(NULL, 10, NULL);
   GstSample *sample = gst_sample_new(buffer, caps, NULL, NULL);
   GstFlowReturn ret = GST_FLOW_OK;
