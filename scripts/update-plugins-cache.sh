@@ -29,7 +29,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 generate() { # generate TOOL OUTPUT: the cache of the plugin on GST_PLUGIN_PATH
-  GST_REGISTRY_1_0="$tmp/registry.bin" "$1" agentaudio >"$2"
+  # The tests' registry when run as a test: under the sanitizer setups it is warmed
+  # beforehand, so that only our plugin is loaded into the instrumented tool.
+  GST_REGISTRY_1_0="${GST_REGISTRY_1_0:-$tmp/registry.bin}" "$1" agentaudio >"$2"
 }
 
 gst_minor() {
@@ -83,7 +85,7 @@ if [[ ! -d builddir/meson-private ]]; then
   bash scripts/build.sh
 fi
 meson compile -C builddir agentaudio-plugins-cache gstagentaudio >/dev/null
-GST_PLUGIN_PATH_1_0=$PWD/builddir/gst/agentaudio GST_PLUGIN_PATH= \
+GST_PLUGIN_PATH_1_0=$PWD/builddir/gst/agentaudio GST_PLUGIN_PATH= GST_REGISTRY_1_0= \
   generate builddir/docs/plugins/agentaudio-plugins-cache "$tmp/new.json"
 mv "$tmp/new.json" "$CACHE"
 gst_minor >"$VERSION_FILE"

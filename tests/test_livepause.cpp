@@ -107,8 +107,10 @@ GST_START_TEST(test_quick_pause_and_resume_keeps_making_buffers) {
   fail_unless_equals_uint64(GST_BUFFER_PTS(buf), 2 * BUFFER_TIME);
   gst_buffer_unref(buf);
 
+    /* The log function stays: GStreamer keeps the list a removal replaces (other
+   * threads may be walking it), which memcheck would report as lost. Disarmed, it
+   * only looks at each message. */
   src_free(s);
-  gst_debug_remove_log_function(hold_on_unschedule);
 }
 GST_END_TEST;
 
