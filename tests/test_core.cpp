@@ -460,7 +460,7 @@ GST_START_TEST(test_renegotiation_work_is_bounded) {
     const uint64_t now = layer.frames_converted();
     /* 480 source frames per buffer; the first also primes the resampler
      * (its history, 32 frames here) and fills its look-ahead. */
-    const uint64_t bound = k == 0 ? 480 + RunReader::kMaxHistory / 16 : 480 + 64;
+    const uint64_t bound = k == 0 ? 480 + 256 : 480 + 64;
     fail_unless(now - converted <= bound, "buffer %d converted %" G_GUINT64_FORMAT, k,
                 now - converted);
     converted = now;

@@ -57,8 +57,13 @@ using FetchFrames =
  * Not thread-safe: its layer is guarded by the element's queue lock. */
 class RunReader {
  public:
-  /* Source frames a queue keeps behind the read position for priming. */
-  static constexpr uint64_t kMaxHistory = 4096;
+  /* Source frames a queue keeps behind the read position for priming:
+   * enough for the resampler's reach (under 800 frames even for 192 kHz
+   * to 8 kHz) rounded up to an exact phase for the usual rate pairs (441
+   * frames for 44.1 kHz to 16 kHz, 640 for 192 kHz to 44.1 kHz). */
+  static constexpr uint64_t kMaxHistory = 2048;
+  /* Source frames kept past a cut for the resampler to look ahead into. */
+  static constexpr uint64_t kLookahead = 256;
   /* Source frames converted per slice at most. */
   static constexpr std::size_t kMaxSlice = 4096;
 

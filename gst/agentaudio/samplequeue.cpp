@@ -200,7 +200,7 @@ uint64_t SampleQueue::truncate(uint64_t keep_frames) {
     const SourcePos at = reading ? reader_.position() : r.pos;
     const uint64_t span = (within * r.format.rate + format_.rate - 1) / format_.rate;
     const uint64_t cut =
-        std::min(r.end, at.whole + span + 1 + RunReader::kMaxHistory / 16);
+        std::min(r.end, at.whole + span + 1 + RunReader::kLookahead);
     while (!r.chunks.empty() && r.starts.back() >= cut) {
       pool_.recycle(std::move(r.chunks.back()));
       r.chunks.pop_back();
