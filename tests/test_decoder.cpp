@@ -749,6 +749,24 @@ GST_START_TEST(test_missing_mp3_decoder_names_the_package) {
   fail_unless(why.find("install gstreamer1.0-plugins-good") != std::string::npos, "%s",
               why.c_str());
   fail_unless(missing.rfind("audio/mpeg", 0) == 0, "%s", missing.c_str());
+
+  /* Pushed anyway: the parser is plugged, then nothing takes its frames. */
+  if (encoded::have_element("lamemp3enc")) {
+    StreamDecoder d("speech", caps);
+    Collected c;
+    std::vector<StreamDecoder::Status> bad;
+    push_random(d, file_for(0), c, 3, &bad);
+    fail_unless(!bad.empty() && bad[0].failed());
+    GST_INFO("%s", bad[0].message.c_str());
+    fail_unless(bad[0].message.rfind("speech (MPEG-1 Layer 3 (MP3)): no ", 0) == 0, "%s",
+                bad[0].message.c_str());
+    fail_unless(
+        bad[0].message.find("install gstreamer1.0-plugins-good") != std::string::npos,
+        "%s", bad[0].message.c_str());
+    fail_unless(bad[0].missing_caps.rfind("audio/mpeg", 0) == 0, "%s",
+                bad[0].missing_caps.c_str());
+    fail_unless_equals_uint64(c.frames, 0);
+  }
   gst_caps_unref(caps);
 }
 GST_END_TEST;
