@@ -15,7 +15,8 @@
  * at the per-second figure, that is the cost of building and tearing down a
  * chain, which every utterance pays once. --decoder NAME decodes as if that
  * were the only decoder of its formats installed (e.g. mpg123audiodec where
- * gstreamer1.0-libav's avdec_mp3 would be chosen). Output: one JSON object
+ * gstreamer1.0-libav's avdec_mp3 would be chosen). Last, the resident size's
+ * growth over 500 more 200 ms utterances. Output: one JSON object
  * on stdout (and in --json FILE). */
 
 #include <gst/gst.h>
@@ -25,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -117,6 +119,18 @@ bool prefer_decoder(const char *name) {
   return true;
 }
 
+/* Resident set size in KiB, from /proc/self/statm. */
+long rss_kib() {
+  long pages = 0, resident = 0;
+  FILE *fp = fopen("/proc/self/statm", "r");
+  if (fp == nullptr)
+    return -1;
+  if (fscanf(fp, "%ld %ld", &pages, &resident) != 2)
+    resident = -1;
+  fclose(fp);
+  return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -198,6 +212,13 @@ int main(int argc, char **argv) {
     chain = d.chain();
     d.reset();
 
+    /* Memory: the resident size before and after 500 more utterances (a
+     * chain built and taken down each time) should not grow. */
+    long rss_before = rss_kib();
+    for (int r = 0; r < 500; r++)
+      decode_once(d, short_bytes, chunk);
+    long rss_growth = rss_kib() - rss_before;
+
     double audio_s = (double)frames / f.rate;
     double best = *std::min_element(cpu.begin(), cpu.end());
     double med = median(cpu);
@@ -209,19 +230,20 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "%-22s %7zu bytes  %-32s  cpu per s of audio: best %7.1f us, median %7.1f us "
             "(%.3f%% of a core); a 200 ms stream: %6.1f us, of which chain set-up and "
-            "teardown %6.1f us%s\n",
+            "teardown %6.1f us; RSS %+ld KiB over 500 more utterances%s\n",
             f.name, bytes.size(), chain_s.c_str(), best / audio_s * 1e6,
             med / audio_s * 1e6, med / audio_s * 100, stream_200ms * 1e6, setup_s * 1e6,
-            ok ? "" : "  (ERRORS)");
+            rss_growth, ok ? "" : "  (ERRORS)");
     char buf[1024];
     snprintf(buf, sizeof buf,
              "%s\n    {\"format\": \"%s\", \"caps\": \"%s\", \"chain\": \"%s\", "
              "\"bytes\": %zu, \"audio_s\": %.6f, \"cpu_us_per_audio_s_best\": %.2f, "
              "\"cpu_us_per_audio_s_median\": %.2f, \"stream_200ms_us_median\": %.2f, "
-             "\"stream_setup_us\": %.2f, \"ok\": %s}",
+             "\"stream_setup_us\": %.2f, \"rss_growth_kib_500_utterances\": %ld, "
+             "\"ok\": %s}",
              first ? "" : ",", f.name, f.caps, chain_s.c_str(), bytes.size(), audio_s,
              best / audio_s * 1e6, med / audio_s * 1e6, stream_200ms * 1e6, setup_s * 1e6,
-             ok ? "true" : "false");
+             rss_growth, ok ? "true" : "false");
     json += buf;
     first = false;
   }

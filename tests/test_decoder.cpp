@@ -749,6 +749,24 @@ GST_START_TEST(test_missing_mp3_decoder_names_the_package) {
   fail_unless(why.find("install gstreamer1.0-plugins-good") != std::string::npos, "%s",
               why.c_str());
   fail_unless(missing.rfind("audio/mpeg", 0) == 0, "%s", missing.c_str());
+
+  /* Pushed anyway: the parser is plugged, then nothing takes its frames. */
+  if (encoded::have_element("lamemp3enc")) {
+    StreamDecoder d("speech", caps);
+    Collected c;
+    std::vector<StreamDecoder::Status> bad;
+    push_random(d, file_for(0), c, 3, &bad);
+    fail_unless(!bad.empty() && bad[0].failed());
+    GST_INFO("%s", bad[0].message.c_str());
+    fail_unless(bad[0].message.rfind("speech (MPEG-1 Layer 3 (MP3)): no ", 0) == 0, "%s",
+                bad[0].message.c_str());
+    fail_unless(
+        bad[0].message.find("install gstreamer1.0-plugins-good") != std::string::npos,
+        "%s", bad[0].message.c_str());
+    fail_unless(bad[0].missing_caps.rfind("audio/mpeg", 0) == 0, "%s",
+                bad[0].missing_caps.c_str());
+    fail_unless_equals_uint64(c.frames, 0);
+  }
   gst_caps_unref(caps);
 }
 GST_END_TEST;
@@ -916,6 +934,80 @@ GST_START_TEST(test_output_is_synchronous) {
 }
 GST_END_TEST;
 
+/* A parser that moves data to a thread of its own (as a queue would): it
+ * starts a task on its source pad at its first buffer. Registered for a
+ * made-up format only. */
+struct ThreadedParse {
+  GstElement parent;
+  GstPad *sink;
+  GstPad *src;
+};
+struct ThreadedParseClass {
+  GstElementClass parent;
+};
+G_DEFINE_TYPE(ThreadedParse, threaded_parse, GST_TYPE_ELEMENT)
+
+static GstStaticPadTemplate threaded_sink = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("audio/x-agentaudio-threaded"));
+static GstStaticPadTemplate threaded_src = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved"));
+
+static void threaded_loop(gpointer pad) {
+  gst_pad_pause_task(GST_PAD(pad));
+}
+
+static GstFlowReturn threaded_chain(GstPad *, GstObject *parent, GstBuffer *buf) {
+  auto *self = reinterpret_cast<ThreadedParse *>(parent);
+  gst_buffer_unref(buf);
+  if (gst_pad_get_task_state(self->src) == GST_TASK_STOPPED)
+    gst_pad_start_task(self->src, threaded_loop, self->src, nullptr);
+  return GST_FLOW_OK;
+}
+
+static gboolean threaded_src_activate(GstPad *pad, GstObject *, GstPadMode,
+                                      gboolean active) {
+  return active ? TRUE : gst_pad_stop_task(pad);
+}
+
+static void threaded_parse_init(ThreadedParse *self) {
+  self->sink = gst_pad_new_from_static_template(&threaded_sink, "sink");
+  gst_pad_set_chain_function(self->sink, threaded_chain);
+  gst_element_add_pad(GST_ELEMENT(self), self->sink);
+  self->src = gst_pad_new_from_static_template(&threaded_src, "src");
+  gst_pad_set_activatemode_function(self->src, threaded_src_activate);
+  gst_element_add_pad(GST_ELEMENT(self), self->src);
+}
+
+static void threaded_parse_class_init(ThreadedParseClass *klass) {
+  GstElementClass *e = GST_ELEMENT_CLASS(klass);
+  gst_element_class_add_static_pad_template(e, &threaded_sink);
+  gst_element_class_add_static_pad_template(e, &threaded_src);
+  gst_element_class_set_static_metadata(e, "Threaded test parser", "Codec/Parser/Audio",
+                                        "Starts a task (test only)", "agentaudiosrc");
+}
+
+/* An element that starts a thread of its own fails the stream: decoding
+ * must stay on the pushing thread. */
+GST_START_TEST(test_element_with_a_thread_fails_the_stream) {
+  fail_unless(gst_element_register(nullptr, "agentaudiothreadedparse", GST_RANK_PRIMARY,
+                                   threaded_parse_get_type()));
+  GstCaps *caps = caps_of("audio/x-agentaudio-threaded");
+  fail_unless(StreamDecoder::can_decode(caps));
+  StreamDecoder d("speech", caps);
+  Collected c;
+  const uint8_t bytes[100] = {0};
+  StreamDecoder::Status st = d.push(bytes, sizeof bytes, c.fn());
+  fail_unless(st.failed());
+  fail_unless(st.message.find("agentaudiothreadedparse starts a streaming thread") !=
+                  std::string::npos,
+              "%s", st.message.c_str());
+  fail_unless(d.chain().empty());
+  fail_if(d.stream_open());
+  gst_caps_unref(caps);
+}
+GST_END_TEST;
+
 /* MP3 that starts with an ID3v2 tag (some services and every file on disk):
  * mpegaudioparse skips the tag as `audio/mpeg`; as `application/x-id3`
  * id3demux takes it off. Either way all the frames decode, with no
@@ -997,6 +1089,7 @@ static Suite *decoder_suite(void) {
   tcase_add_test(tc, test_output_is_synchronous);
   tcase_add_test(tc, test_set_caps_resets_only_on_a_change);
   tcase_add_test(tc, test_mp3_with_id3_tag);
+  tcase_add_test(tc, test_element_with_a_thread_fails_the_stream);
   return s;
 }
 

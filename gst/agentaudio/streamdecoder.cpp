@@ -972,9 +972,16 @@ StreamDecoder::Status StreamDecoder::finish(GstFlowReturn ret, bool draining) {
     else if (GST_MESSAGE_SRC_NAME(m) != nullptr)
       src = GST_MESSAGE_SRC_NAME(m);
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_STREAM_STATUS) {
+      /* Posted by the task's pad; named after the element that owns it. */
+      GstStreamStatusType type;
+      GstElement *owner = nullptr;
+      gst_message_parse_stream_status(m, &type, &owner);
+      std::string who = src;
+      if (owner != nullptr && gst_element_get_factory(owner) != nullptr)
+        who = GST_OBJECT_NAME(gst_element_get_factory(owner));
       if (st.result != Result::ERROR) {
         st.result = Result::ERROR;
-        st.message = describe_format() + ": " + src +
+        st.message = describe_format() + ": " + who +
                      " starts a streaming thread of its own, which the decoder does not "
                      "allow";
       }

@@ -42,28 +42,35 @@ using DecodedAudioFn = std::function<void(const GstAudioInfo &info, const uint8_
  *
  * A stream starts at the first push() after construction, set_caps(), drain()
  * or reset() (a new WAV header, a new Ogg stream), and ends at drain() (its
- * tail is decoded: parsers hold back a frame until they see what follows it)
- * or reset() (dropped). Not thread-safe: one thread at a time, and not from
- * within `out`. */
+ * tail is decoded: parsers hold back a frame until they see what follows it),
+ * at reset() (dropped), after an ERROR, or when the chain itself ends it (a
+ * WAV header that declares its data's size, at the data's last byte).
+ * Needs gst_init(). Not thread-safe: one thread at a time, and not from
+ * within `out`; two decoders may run on two threads. */
 class StreamDecoder {
  public:
   enum class Result {
     OK,
-    /* Something was wrong but the stream goes on (an element's warning:
-     * e.g. a frame it could not decode). */
+    /* Something was lost but the stream goes on: a parser skipped garbage
+     * or a demuxer a corrupt page, an element posted a warning, or (from
+     * drain()) the last bytes were a frame or page cut short. */
     WARNING,
-    /* The stream failed (garbage the chain could not resynchronise on, a
-     * missing decoder, a truncated or empty stream). What was decoded before
-     * has been handed out; the stream was reset, so the next push starts a
-     * new one. */
+    /* The stream failed: an element's error (data that is not what the
+     * caps say), a missing decoder, an element that started a thread, or
+     * (from drain()) a stream in which no audio at all was found. What was
+     * decoded before has been handed out; the stream was dropped, so the
+     * next push starts a new one. */
     ERROR,
   };
   struct Status {
     Result result = Result::OK;
-    /* For WARNING and ERROR: one line that names the stream, the format and
-     * what went wrong, e.g. "speech: cannot decode MPEG-1 Layer 3 (MP3)
-     * (audio/mpeg, …): no decoder installed (install
-     * gstreamer1.0-plugins-good)". */
+    /* For WARNING and ERROR: one line that starts with the stream's name
+     * and says what went wrong, e.g. "speech: cannot decode MPEG-1 Layer 3
+     * (MP3): no MPEG-1 Layer 3 (MP3) decoder is installed for audio/mpeg, …
+     * (install gstreamer1.0-plugins-good)", "speech (WAV): wavparse: The
+     * stream is of a different type than handled by this element.",
+     * "speech (MPEG-1 Layer 3 (MP3)): skipped 3000 bytes that could not be
+     * decoded (garbage, or bytes missing); decoding goes on". */
     std::string message;
     /* The GStreamer debug string of an element's error, if any. */
     std::string debug;
@@ -87,8 +94,8 @@ class StreamDecoder {
   StreamDecoder(const StreamDecoder &) = delete;
   StreamDecoder &operator=(const StreamDecoder &) = delete;
 
-  /* Audio caps that this class is for: audio (or Ogg) caps that carry no raw
-   * layout, i.e. anything but audio/x-raw. */
+  /* Caps that this class is for: any audio/ caps but audio/x-raw (raw audio
+   * needs no decoder), application/ogg, application/x-id3. */
   static bool is_encoded(const GstCaps *caps);
   /* Whether the installed plugins can decode `caps` to raw audio, as far as
    * the caps tell (a container's contents are known only once its header
@@ -111,7 +118,8 @@ class StreamDecoder {
   Status push(const uint8_t *data, std::size_t size, const DecodedAudioFn &out);
   /* Ends the stream: EOS through the chain, so that every element outputs
    * what it holds (to `out`), then resets. An ERROR when bytes were pushed
-   * but no audio at all came out of them. */
+   * but no audio at all came out of them; a WARNING when bytes are left
+   * that nothing decoded (a cut frame or page). OK with no stream open. */
   Status drain(const DecodedAudioFn &out);
   /* Drops the stream and what the chain holds, without output. */
   void reset();
@@ -122,9 +130,13 @@ class StreamDecoder {
   uint64_t pushed_bytes() const { return pushed_bytes_; }
   /* Audio handed out since the stream started, in ns. */
   GstClockTime decoded_time() const;
-  /* Bytes pushed whose audio has not come out yet: what the parsers and
-   * demuxers before the decoder hold (a frame or more; an Ogg page). The few
-   * samples a decoder itself holds back are not counted. */
+  /* Bytes pushed whose audio has not come out yet: after parsers (MP3,
+   * FLAC, AAC), the bytes not yet passed to the decoder, less those skipped
+   * as garbage or before the first frame (an ID3 tag); after a demuxer
+   * (Ogg), the bytes pushed since the last packet came out of it (the page
+   * being filled); raw audio from wavparse, the bytes not output yet
+   * (its header included). Before the chain reaches its decoder, every byte
+   * pushed. The few samples a decoder itself holds back are not counted. */
   uint64_t undecoded_bytes() const;
   /* The encoded stream's bytes per second of audio, as the stream has shown
    * it so far (bytes into the decoder / audio out of it; before any audio,
