@@ -15,7 +15,11 @@
  *
  * #GstAgentAudioSrc::interrupt is a barge-in: the next buffer fades the
  * speech out over #GstAgentAudioSrc:interrupt-fade, and every sample queued
- * after the fade is dropped.
+ * after the fade is dropped. #GstAgentAudioSrc::pause and
+ * #GstAgentAudioSrc::resume handle a false interruption: the speech fades
+ * out and holds, then plays on from where the fade began, nothing lost.
+ * Speech may be raw audio in any format, or encoded (MP3, Ogg/Opus, WAV,
+ * FLAC...), decoded on the pushing thread.
  *
  * #GstAgentAudioSrc::push-background feeds a background layer (ambient sound,
  * "thinking" sounds) mixed under the speech with saturation, at
@@ -38,12 +42,20 @@
  * Every running time and duration is exact to the sample: the element counts
  * samples and converts at the edge.
  *
- * ## Example launch line
+ * ## Example launch lines
  * |[
  * gst-launch-1.0 agentaudiosrc ! audioconvert ! autoaudiosink
  * ]| Plays silence until an application pushes speech.
  *
  * |[
+ * gst-launch-1.0 agentaudiosrc num-buffers=100 ! audioconvert ! wavenc ! filesink location=silence.wav
+ * ]| Writes 2 s of silence (100 buffers of the default 20 ms #GstAgentAudioSrc:ptime) and stops.
+ *
+ * |[
+ * gst-launch-1.0 agentaudiosrc name=agent ! audioconvert ! autoaudiosink agent.speech_0 ! queue ! fakesink
+ * ]| The voice alone on a request pad, next to the mixed output.
+ *
+ * |[<!-- language="python" -->
  * agent = Gst.ElementFactory.make("agentaudiosrc")
  * agent.emit("push-speech", Gst.Buffer.new_wrapped(pcm_s16le_24k_mono))
  * agent.emit("mark", "sentence-1")
