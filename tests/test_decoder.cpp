@@ -306,7 +306,12 @@ GST_START_TEST(test_decodes_random_chunks_with_pitch_and_duration) {
   fail_if(c.wrong_thread, "%s: audio handed out on another thread", f.name);
 
   fail_unless_equals_int(c.infos.size(), 1);
-  fail_unless_equals_int(GST_AUDIO_INFO_CHANNELS(&c.infos[0]), f.channels);
+    /* faad in GStreamer 1.26 (Debian 13) decodes this mono AAC as stereo: the
+   * decoder's choice, which the element converts like any other. */
+  const int channels = GST_AUDIO_INFO_CHANNELS(&c.infos[0]);
+  fail_unless(channels == f.channels ||
+                  (g_str_has_prefix(f.name, "AAC") && f.channels == 1 && channels == 2),
+              "%s: %d channels decoded, %d encoded", f.name, channels, f.channels);
   fail_unless_equals_int(c.rate(), f.rate);
   long extra = (long)c.frames - f.rate;
   fail_unless(extra >= f.min_extra && extra <= f.max_extra,
