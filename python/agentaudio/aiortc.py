@@ -27,7 +27,8 @@ import gi
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 gi.require_version("Gst", "1.0")
-from gi.repository import Gst  # noqa: E402
+gi.require_version("GstAudio", "1.0")
+from gi.repository import Gst, GstAudio  # noqa: E402
 
 from ._events import LastAudio  # noqa: E402
 from ._output import AgentAudioError, AgentOutput, SpeechHandle  # noqa: E402
@@ -48,13 +49,14 @@ class _Done:
 class AgentAudioTrack(MediaStreamTrack):
     """An aiortc ``MediaStreamTrack`` (``kind`` ``"audio"``) fed by an ``agentaudiosrc``.
 
-    ``loop``: the event loop (default: the running one). ``sample_rate`` and ``channels``: the
-    frames ``recv()`` returns (aiortc's Opus encoder takes 20 ms frames of mono or stereo at
-    any rate). ``speech_caps`` / ``background_caps``: the format of the bytes given to
-    :meth:`add_new_bytes` / :meth:`add_background_bytes` (default S16LE 24 kHz mono, as in
-    VideoSDK). ``max_speech_time``: seconds of speech queued ahead before
-    :meth:`add_new_bytes` waits (0 = never wait, as VideoSDK's track). Other element properties
-    can be set on ``track.output.element``.
+    ``loop``: the event loop (default: the running one). ``output_rate`` and
+    ``output_channels``: the frames ``recv()`` returns (aiortc's Opus encoder takes 20 ms frames
+    of mono or stereo at any rate). ``speech_caps`` / ``background_caps``: the format of the
+    bytes given to :meth:`add_new_bytes` / :meth:`add_background_bytes` (default S16LE 24 kHz
+    mono, as in VideoSDK); as in VideoSDK's track, :attr:`sample_rate`, :attr:`channels` and
+    :attr:`sample_width` describe those bytes. ``max_speech_time``: seconds of speech queued
+    ahead before :meth:`add_new_bytes` waits (0 = never wait, as VideoSDK's track). Other
+    element properties can be set on ``track.output.element``.
 
     The pipeline goes to PLAYING at the first ``recv()`` (speech added before plays from the
     first frame) and to NULL in :meth:`cleanup` / :meth:`stop`.
@@ -63,7 +65,7 @@ class AgentAudioTrack(MediaStreamTrack):
     kind = "audio"
 
     def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None, *,
-                 sample_rate: int = 48000, channels: int = 1,
+                 output_rate: int = 48000, output_channels: int = 1,
                  speech_caps: Union[Gst.Caps, str, None] = None,
                  background_caps: Union[Gst.Caps, str, None] = None,
                  max_speech_time: float = 0.0) -> None:
@@ -74,20 +76,25 @@ class AgentAudioTrack(MediaStreamTrack):
             raise AgentAudioError(
                 "agentaudiosrc not found: build the plugin and set GST_PLUGIN_PATH to its "
                 "directory (builddir/gst/agentaudio)")
-        if channels not in (1, 2):
-            raise ValueError("channels must be 1 or 2 (aiortc sends mono or stereo)")
+        if output_channels not in (1, 2):
+            raise ValueError("output_channels must be 1 or 2 (aiortc sends mono or stereo)")
         self._loop = loop if loop is not None else _current_loop()
-        self.sample_rate = sample_rate
-        self.channels = channels
-        self._time_base = fractions.Fraction(1, sample_rate)
+        self.output_rate = output_rate
+        self.output_channels = output_channels
+        self._time_base = fractions.Fraction(1, output_rate)
         self._pipeline = Gst.parse_launch(
             "agentaudiosrc name=agent ptime=20 "
-            f"! audio/x-raw,format=S16LE,layout=interleaved,rate={sample_rate},"
-            f"channels={channels} "
+            f"! audio/x-raw,format=S16LE,layout=interleaved,rate={output_rate},"
+            f"channels={output_channels} "
             "! appsink name=sink sync=false emit-signals=true max-buffers=50 drop=true")
         agent = self._pipeline.get_by_name("agent")
         if speech_caps is not None:
             agent.set_property("speech-caps", _to_caps(speech_caps))
+        info = GstAudio.AudioInfo.new_from_caps(agent.get_property("speech-caps"))
+        self.sample_rate: int = info.rate
+        """Rate of the bytes :meth:`add_new_bytes` takes (VideoSDK's attribute)."""
+        self.channels: int = info.channels
+        self.sample_width: int = info.bpf // max(1, info.channels)
         if background_caps is not None:
             agent.set_property("background-caps", _to_caps(background_caps))
         agent.set_property("max-speech-time", int(max_speech_time * Gst.SECOND))
@@ -159,13 +166,14 @@ class AgentAudioTrack(MediaStreamTrack):
             finally:
                 self._frame_ready = None
         pts_ns, data = self._frames.popleft()
-        samples = len(data) // (2 * self.channels)
-        frame = av.AudioFrame(format="s16", layout="mono" if self.channels == 1 else "stereo",
+        samples = len(data) // (2 * self.output_channels)
+        frame = av.AudioFrame(format="s16",
+                              layout="mono" if self.output_channels == 1 else "stereo",
                               samples=samples)
         frame.planes[0].update(data)
-        frame.sample_rate = self.sample_rate
+        frame.sample_rate = self.output_rate
         frame.time_base = self._time_base
-        frame.pts = (pts_ns * self.sample_rate + Gst.SECOND // 2) // Gst.SECOND
+        frame.pts = (pts_ns * self.output_rate + Gst.SECOND // 2) // Gst.SECOND
         return frame
 
     def stop(self) -> None:

@@ -53,6 +53,8 @@ def test_the_other_peer_hears_the_tone_then_silence_after_interrupt():
     async def main():
         track = AgentAudioTrack()
         assert track.kind == "audio"
+        # What add_new_bytes takes, under VideoSDK's attribute names.
+        assert (track.sample_rate, track.channels, track.sample_width) == (24000, 1, 2)
         assert isinstance(track.output, agentaudio.AgentOutput)
         ended = []
         track.on_last_audio_byte(lambda event: ended.append(event))
