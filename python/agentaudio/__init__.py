@@ -11,7 +11,7 @@
 See docs/python.md in the agentaudiosrc repository.
 """
 
-from ._bus import bus_messages
+from ._bus import BusMessages, bus_messages
 from ._events import Event, FirstAudio, LastAudio, Mark, Paused, Resumed
 from ._output import AgentAudioError, AgentOutput, EventStream, Playout, SpeechHandle
 from ._text import CHARACTERS_PER_SECOND, heard_text
@@ -19,6 +19,7 @@ from ._text import CHARACTERS_PER_SECOND, heard_text
 __all__ = [
     "AgentAudioError",
     "AgentOutput",
+    "BusMessages",
     "CHARACTERS_PER_SECOND",
     "Event",
     "EventStream",
