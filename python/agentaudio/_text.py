@@ -27,7 +27,8 @@ def validate_words(words: Optional[Sequence[Word]]) -> Optional[list[Word]]:
         try:
             word, start, end = item
         except (TypeError, ValueError):
-            raise TypeError(f"words: expected (word, start_s, end_s) tuples, got {item!r}") from None
+            raise TypeError(
+                f"words: expected (word, start_s, end_s) tuples, got {item!r}") from None
         if not isinstance(word, str):
             raise TypeError(f"words: the word must be a str, got {word!r}")
         start, end = float(start), float(end)

@@ -102,7 +102,7 @@ def test_the_other_peer_hears_the_tone_then_silence_after_interrupt():
     assert abs(zero_crossing_hz(heard) - 440) < 5
     assert loud[first:last + 1].all(), "the tone has gaps"
     # Silence after the cut (the fade, the network and the jitter buffer take a few frames).
-    assert last < cut_at + 15
+    assert last < cut_at + 25
     assert max(rms(f) for f in frames[last + 2:]) < 100
     # The element's last-audio, given to on_last_audio_byte, says how much was played: the
     # receiver heard that much tone, to a frame or two.

@@ -79,6 +79,7 @@ def test_marks_and_first_last_audio_carry_exact_running_times():
         events = out.events()
         h1 = out.say(samples(5, 600))
         h2 = out.say(samples(6, 150))
+        await h2.wait_queued()  # in the element before the first buffer
         c.start()
         await c.crank_until(lambda: h2.done() and not out.speaking)
         await c.crank_until(lambda: len(events._items) >= 4)
@@ -102,6 +103,7 @@ def test_interrupt_reports_what_was_played_and_heard():
         words = [(f"w{i}", i * 0.01, (i + 1) * 0.01) for i in range(20)]  # 10 ms words
         h1 = out.say(samples(7, 4800), text=" ".join(w for w, _s, _e in words), words=words)
         h2 = out.say(samples(8, 2400), text="never heard")
+        await h2.wait_queued()
         c.start()
         c.crank(4)  # buffers 0..4 made: 100 ms of h1 played
         dropped = await out.interrupt()
@@ -158,13 +160,16 @@ def test_mark_of_a_cut_utterance_arrives_interrupted():
         out = agentaudio.AgentOutput(c.agent)
         events = out.events()
         gate = threading.Event()
+        pushed = threading.Event()
 
         def tts():
             yield samples(9, 480)
+            pushed.set()  # the worker asks for more once the first chunk is in the element
             gate.wait(5)  # the TTS is still producing when the user barges in
             yield samples(9, 480)
 
         h = out.say(tts(), text="one two")
+        assert await asyncio.to_thread(pushed.wait, 5)
         c.start()
         c.crank(1)
         await out.interrupt()
@@ -187,6 +192,7 @@ def test_an_interrupt_emitted_on_the_element_cuts_the_utterance():
         c = Clocked({"interrupt-fade": 0})
         out = agentaudio.AgentOutput(c.agent)
         h = out.say(samples(4, 2400))
+        await h.wait_queued()
         c.start()
         c.crank(1)
         c.agent.emit("interrupt")  # not through the output
@@ -283,7 +289,11 @@ def test_back_pressure_never_blocks_the_loop():
         out = agentaudio.AgentOutput(c.agent)
         h = out.say(samples(1, RATE * 2))  # 2 s, the queue holds 100 ms
         c.start()
-        for _ in range(20):  # the loop keeps running while the worker waits for room
+        for _ in range(5000):  # the loop keeps running while the worker fills the queue
+            if c.agent.get_property("queued-speech-time") >= 100 * MS:
+                break
+            await asyncio.sleep(0.001)
+        for _ in range(20):  # ... and while it waits for room
             await asyncio.sleep(0.001)
         queued = c.agent.get_property("queued-speech-time")
         assert 100 * MS <= queued <= 200 * MS
@@ -388,9 +398,9 @@ def test_background_plays_under_speech_ducked_and_clears():
         out.duck_volume = 0.5
         assert (out.background_volume, out.duck_volume) == (0.5, 0.5)
         queued = out.play_background(samples(1000, 480), loop=True)
+        assert await queued is True
         c.start()
         c.crank(3)
-        assert await queued is True
         h = out.say(samples(2000, 480 * 4))
         await c.crank_until(h.done)
         c.crank(2)

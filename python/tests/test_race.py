@@ -17,6 +17,10 @@ What must hold, whatever the timing:
   interrupted played everything it pushed, its mark's running time is where its last sample is;
 * heard_text is the text of the words that end within what the output carried.
 
+The moment the push lock exists for (the worker has checked its utterance and is about to push
+when the interrupt comes) is also made to happen on purpose: with the lock the push is dropped;
+with an interrupt that skips the lock it plays after the interrupt, and the checks above say so.
+
 STRESS_SEED=<n> reruns one sequence; RACE_ROUNDS=<n> changes the number of rounds.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -231,25 +236,70 @@ def test_interrupt_is_atomic_against_say_with_fade():
     assert says > ROUNDS // 4 and cuts > ROUNDS // 8
 
 
-def test_the_race_test_catches_an_interrupt_that_is_not_atomic(monkeypatch):
-    """The same interleavings against an interrupt that skips the push lock (bumps the
-    generation and emits interrupt while the worker may be inside a push): the checks must
-    fail. Guards against a race test that could never see the race."""
+def unlocked_cut(self):
+    """An interrupt without the push lock: what the output would be without it."""
+    self._generation += 1
+    say = self._inflight
+    if say is not None and not say.mark_placed:
+        self._element.emit("mark", say.mark_name)
+        say.mark_placed = True
+        say.cut = True
+    dropped = int(self._element.emit("interrupt"))
+    with self._cv:
+        self._cv.notify_all()
+    return dropped
 
-    def unlocked_cut(self):
-        self._generation += 1
-        say = self._inflight
-        if say is not None and not say.mark_placed:
-            self._element.emit("mark", say.mark_name)
-            say.mark_placed = True
-            say.cut = True
-        dropped = int(self._element.emit("interrupt"))
-        with self._cv:
-            self._cv.notify_all()
-        return dropped
 
-    monkeypatch.setattr(agentaudio.AgentOutput, "_cut", unlocked_cut)
-    # Either audio of an earlier say after the cut, or garbage: a push that straddles the
-    # interrupt loses the half sample the element dropped, and the rest plays byte-shifted.
-    with pytest.raises(AssertionError, match="issued before the interrupt|after the cut"):
-        race(0.0, ROUNDS, SEED)
+def push_racing_interrupt(monkeypatch, cut=None) -> tuple[Clocked, Log]:
+    """The worker has checked that its utterance is current and is about to push it when the
+    interrupt comes: the moment the lock is for, made to happen every time."""
+    if cut is not None:
+        monkeypatch.setattr(agentaudio.AgentOutput, "_cut", cut)
+    about_to_push, go = threading.Event(), threading.Event()
+    room_wait = agentaudio.AgentOutput._room_wait
+
+    def paused_room_wait(self, limit_prop, queued_prop):
+        if limit_prop == "max-speech-time" and not about_to_push.is_set():
+            about_to_push.set()
+            go.wait(5)
+        return room_wait(self, limit_prop, queued_prop)
+
+    monkeypatch.setattr(agentaudio.AgentOutput, "_room_wait", paused_room_wait)
+
+    async def main() -> tuple[Clocked, Log]:
+        clocked = Clocked({"interrupt-fade": 0})
+        out = agentaudio.AgentOutput(clocked.agent)
+        log = Log()
+        handle = out.say(samples(1, 480), text="w0", words=[("w0", 0.0, 0.01)])
+        log.says.append(Said(1, handle, 480, [("w0", 0.0, 0.01)], 0))
+        clocked.start()
+        assert await asyncio.to_thread(about_to_push.wait, 5)
+        # With the lock, interrupt() waits for the push until this timer lets it go on.
+        threading.Timer(0.05, go.set).start()
+        cut = Cut(1, len(clocked.buffers))
+        cut.dropped_s = await out.interrupt()
+        log.cuts.append(cut)
+        go.set()
+        await clocked.crank_until(handle.done)
+        clocked.crank(3)
+        out.close()
+        clocked.stop()
+        return clocked, log
+
+    return run(main)
+
+
+def test_a_push_begun_before_the_interrupt_does_not_play_after_it(monkeypatch):
+    clocked, log = push_racing_interrupt(monkeypatch)
+    check(clocked, log, 0)
+    assert log.says[0].handle.playout.interrupted
+    assert not (clocked.output() == 1).any()
+
+
+def test_the_checks_see_a_push_that_lands_after_the_interrupt(monkeypatch):
+    """Without the lock the push lands after the interrupt and plays: the race checks must
+    say so (they could not pass a broken output)."""
+    clocked, log = push_racing_interrupt(monkeypatch, unlocked_cut)
+    assert (clocked.output() == 1).any()
+    with pytest.raises(AssertionError, match="issued before the interrupt"):
+        check(clocked, log, 0)

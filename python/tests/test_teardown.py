@@ -42,6 +42,7 @@ def test_pipeline_to_null_ends_every_pending_handle():
         out = agentaudio.AgentOutput(c.agent)
         gate = threading.Event()
         handles = pending_mix(out, gate)
+        await handles[0].wait_queued()  # in the element before it plays
         c.start()
         c.crank(3)
         await asyncio.sleep(0.05)
@@ -50,7 +51,8 @@ def test_pipeline_to_null_ends_every_pending_handle():
         await asyncio.wait_for(asyncio.gather(*handles, return_exceptions=True), 5)
         playouts = [h.playout for h in handles]
         assert all(p.interrupted for p in playouts)
-        assert playouts[0].played_s == pytest.approx(4 * 480 / RATE)  # 4 buffers: the stop's last-audio
+        # 4 buffers made: what the stop's last-audio says was played.
+        assert playouts[0].played_s == pytest.approx(4 * 480 / RATE)
         assert [p.played_s for p in playouts[1:]] == [0.0] * 5
         gate.set()
         # The output outlives the pipeline's run: a new one plays normally.
@@ -71,6 +73,7 @@ def test_stop_to_ready_reports_the_cut_exactly():
         out = agentaudio.AgentOutput(c.agent)
         h1 = out.say(samples(1, 1200))
         h2 = out.say(samples(2, 1200))
+        await h2.wait_queued()
         c.start()
         c.crank(2)  # 60 ms made: all of h1 and 240 samples of h2
         c.pipeline.set_state(Gst.State.READY)
