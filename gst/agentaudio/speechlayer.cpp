@@ -56,7 +56,7 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
   uint64_t keep = 0;
   if (fade_left_ > 0) {
     keep = fade_left_;
-  } else if (speaking_ && fade_frames > 0) {
+  } else if (speaking_ && !cut_pending_ && fade_frames > 0) {
     /* Fade over what is left when less than a whole fade is queued, so the
      * gain still reaches zero before the cut. */
     keep = std::min(fade_frames, queue_.queued_frames());
@@ -64,7 +64,10 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
   }
   cut.dropped += queue_.truncate(keep);
   cut_marks(next_ + keep, cut.marks);
-  if (speaking_ && (keep > 0 || cut.dropped > 0)) {
+  /* A second interrupt before the first one's cut took effect drops what
+   * was pushed since, and leaves the interrupted utterance's end where the
+   * first one put it. */
+  if (speaking_ && !cut_pending_ && (keep > 0 || cut.dropped > 0)) {
     /* The utterance ends where the fade does; speech pushed from now on is
      * the next one. */
     interrupted_ = true;
