@@ -1,4 +1,4 @@
-/* agentaudiosrc — element tests: the speech path of INTERFACE.md. */
+/* agentaudiosrc — element tests: the speech path of the reference (docs/agentaudiosrc.md). */
 #include <atomic>
 #include <string>
 

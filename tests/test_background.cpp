@@ -1,4 +1,4 @@
-/* agentaudiosrc — element tests: the background layer of INTERFACE.md
+/* agentaudiosrc — element tests: the background layer of the reference (docs/agentaudiosrc.md)
  * (saturating mix, volume, ducking, looping beds, clear-background). */
 #include <cmath>
 

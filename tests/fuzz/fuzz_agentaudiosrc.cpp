@@ -6,7 +6,7 @@
  * request / release a request pad, renegotiate, change state, query) and
  * checks, while it runs and at the end:
  *
- *  - every action returns the flow the contract (INTERFACE.md) gives for it;
+ *  - every action returns the flow the reference (docs/agentaudiosrc.md) gives for it;
  *  - first-audio and last-audio alternate, and after the final stop every
  *    first-audio has had its last-audio; the `speaking` property agrees;
  *  - every mark is posted exactly once, in the order the marks were placed;
@@ -670,7 +670,7 @@ void fill(std::vector<uint8_t> &bytes, uint8_t mode, Reader &in) {
   }
 }
 
-/* INTERFACE.md: after end-of-stream "later pushes return GST_FLOW_EOS" (of
+/* docs/agentaudiosrc.md: after end-of-stream "later pushes return GST_FLOW_EOS" (of
  * either layer), until a stop. */
 GstFlowReturn expected_push(const Model &m, int layer, Validity v) {
   (void)layer;
