@@ -119,7 +119,7 @@ static GstBusSyncReply record(GstBus *, GstMessage *msg, gpointer data) {
     g_cond_wait(&p->cond, &p->lock);
   p->holding = false;
   g_mutex_unlock(&p->lock);
-  return GST_BUS_DROP;
+  return GST_BUS_PASS;
 }
 
 struct Poster {
@@ -137,8 +137,9 @@ struct Poster {
     g_mutex_init(&posted.lock);
     g_cond_init(&posted.cond);
   }
-  ~Poster() {
+    ~Poster() {
     gst_bus_set_sync_handler(bus, NULL, NULL, NULL);
+    gst_bus_set_flushing(bus, TRUE); /* drops what was posted */
     gst_object_unref(bus);
     gst_object_unref(element);
   }
@@ -222,7 +223,7 @@ static GstBusSyncReply post_again(GstBus *, GstMessage *msg, gpointer data) {
     p->outbox.post(); /* the poster itself: returns, the outer loop posts it */
   }
   p->posted.names.push_back(gst_structure_get_name(gst_message_get_structure(msg)));
-  return GST_BUS_DROP;
+  return GST_BUS_PASS;
 }
 
 GST_START_TEST(test_outbox_post_from_a_sync_handler_returns) {

@@ -117,10 +117,13 @@ struct Stress {
   GMutex ev_lock;
   bool speaking = false;
   guint64 first_audio = 0, last_audio = 0, mark_messages = 0, interrupted_marks = 0;
-  guint64 spoken = 0;               /* sum of last-audio durations, in frames */
-  guint64 spoken_lost = 0;          /* sum of last-audio dropped, in frames */
-  guint64 first_rt = 0;             /* running-time of the open utterance's first-audio */
-  std::map<std::string, int> marks; /* name -> times posted */
+  guint64 spoken = 0;      /* sum of last-audio durations, in frames */
+  guint64 spoken_lost = 0; /* sum of last-audio dropped, in frames */
+  guint64 first_rt = 0;    /* running-time of the open utterance's first-audio */
+  bool paused = false;     /* a paused message with no resumed or last-audio yet */
+  guint64 paused_messages = 0, resumed_messages = 0;
+  std::atomic<guint64> speech_pauses{0}, speech_resumes{0}; /* pause / resume emitted */
+  std::map<std::string, int> marks;                         /* name -> times posted */
   std::map<std::string, int> mark_order; /* "m-<worker>" -> last sequence number posted */
   guint64 out_of_order_marks = 0;
   std::vector<std::string> errors;
@@ -258,6 +261,7 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
                 strf("last-audio #%" G_GUINT64_FORMAT " without a first-audio before it",
                      st->last_audio));
     st->speaking = false;
+    st->paused = false; /* an interrupt or a stop ends a pause with the utterance */
     guint64 frames = gst_util_uint64_scale_round(duration, RATE, GST_SECOND);
     if (st->accounting && frames_to_time(frames) != duration)
       add_error(st, strf("last-audio duration %" G_GUINT64_FORMAT
@@ -278,6 +282,18 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
                          " and %" GST_TIME_FORMAT,
                          st->last_audio, frames, GST_TIME_ARGS(st->first_rt),
                          GST_TIME_ARGS(end)));
+  } else if (g_str_equal(name, "paused")) {
+    st->paused_messages++;
+    if (!st->speaking || st->paused)
+      add_error(st, strf("paused #%" G_GUINT64_FORMAT " while %s", st->paused_messages,
+                         st->paused ? "paused" : "not speaking"));
+    st->paused = true;
+  } else if (g_str_equal(name, "resumed")) {
+    st->resumed_messages++;
+    if (!st->paused)
+      add_error(st, strf("resumed #%" G_GUINT64_FORMAT " without a paused before it",
+                         st->resumed_messages));
+    st->paused = false;
   } else if (g_str_equal(name, "mark")) {
     st->mark_messages++;
     const gchar *mark = gst_structure_get_string(s, "name");
@@ -409,9 +425,33 @@ static bool push_background_op(Worker *w) {
   return push_op(w, BACKGROUND);
 }
 
+static guint64 pause_speech(GstElement *e) {
+  guint64 held = 0;
+  g_signal_emit_by_name(e, "pause", &held);
+  return held;
+}
+
+static guint64 resume_speech(GstElement *e) {
+  guint64 paused_for = 0;
+  g_signal_emit_by_name(e, "resume", &paused_for);
+  return paused_for;
+}
+
 static bool cut_op(Worker *w) {
   Stress *st = w->st;
-  switch (g_rand_int_range(w->rand, 0, 3)) {
+  switch (g_rand_int_range(w->rand, 0, 5)) {
+    case 3:
+      /* A false interruption's halves: nothing is dropped or altered
+       * (phase 1 has no fades), so the accounting is unchanged. */
+      w->step = "pause";
+      pause_speech(st->e);
+      st->speech_pauses++;
+      break;
+    case 4:
+      w->step = "resume";
+      resume_speech(st->e);
+      st->speech_resumes++;
+      break;
     case 0: {
       w->step = "interrupt";
       guint64 ns = interrupt(st->e);
@@ -699,8 +739,12 @@ static void park_workers(Stress *st, bool end) {
   g_mutex_unlock(&st->lock);
   progress(st, end ? "ending the workers (cranking until they return)"
                    : "parking the workers (cranking until they park)");
-  while (!all_parked_or_exited(st, end))
+  while (!all_parked_or_exited(st, end)) {
+    /* A pause holds the speech: a push waiting for room would wait for
+     * ever once the cutter, who resumes, is parked. */
+    resume_speech(st->e);
     crank(st, false);
+  }
   if (end) {
     progress(st, "joining the workers");
     for (Worker *w : st->workers) {
@@ -830,14 +874,17 @@ static void print_summary(Stress *st, gint64 started) {
           " interrupts, %" G_GUINT64_FORMAT " clears, %" G_GUINT64_FORMAT
           " pad requests, %" G_GUINT64_FORMAT " property changes; %" G_GUINT64_FORMAT
           " utterances, %" G_GUINT64_FORMAT " marks (%" G_GUINT64_FORMAT
-          " interrupted, %" G_GUINT64_FORMAT " out of order)\n",
+          " interrupted, %" G_GUINT64_FORMAT " out of order); %" G_GUINT64_FORMAT
+          " pause / %" G_GUINT64_FORMAT " resume signals, %" G_GUINT64_FORMAT
+          " paused / %" G_GUINT64_FORMAT " resumed messages\n",
           st->accounting ? 1 : 2, st->seed,
           (g_get_monotonic_time() - started) / (double)G_TIME_SPAN_SECOND, st->buffers,
           st->state_cycles, st->pauses, (guint64)st->pushed[SPEECH],
           (guint64)st->pushed[BACKGROUND], (guint64)st->flushing_pushes,
           (guint64)st->interrupts, (guint64)st->clears, (guint64)st->pad_requests,
           (guint64)st->prop_changes, st->first_audio, st->mark_messages,
-          st->interrupted_marks, st->out_of_order_marks);
+          st->interrupted_marks, st->out_of_order_marks, (guint64)st->speech_pauses,
+          (guint64)st->speech_resumes, st->paused_messages, st->resumed_messages);
 }
 
 GST_START_TEST(test_stress_samples_and_events_add_up) {

@@ -120,6 +120,7 @@ enum {
   PROP_BACKGROUND_LOOP,
   PROP_MAX_BACKGROUND_TIME,
   PROP_QUEUED_BACKGROUND_TIME,
+  PROP_PAUSED,
   N_PROPERTIES
 };
 
@@ -131,6 +132,8 @@ enum {
   SIGNAL_PUSH_BACKGROUND,
   SIGNAL_CLEAR_BACKGROUND,
   SIGNAL_PUSH_SPEECH_SAMPLE,
+  SIGNAL_PAUSE,
+  SIGNAL_RESUME,
   N_SIGNALS
 };
 
@@ -192,6 +195,7 @@ struct Buffer {
   bool at_eos = false;
   bool has_speech = false;
   bool has_bed = false;
+  bool held = false; /* a pause holds the utterance: the bed stays ducked */
 };
 
 }  // namespace
@@ -361,11 +365,34 @@ static void enqueue_cut(GstAgentAudioSrc *self, const agentaudio::CutResult &cut
     enqueue_mark(self, mark);
 }
 
-/* The messages of one rendered buffer, in time order: the end of an
- * utterance, the marks before the next one starts, its first-audio, the
- * marks within it. */
+static void enqueue_paused(GstAgentAudioSrc *self,
+                           const agentaudio::RenderResult &result) {
+  const agentaudio::Queues &queues = self->priv->queues;
+  enqueue(self,
+          gst_structure_new("paused", "running-time", G_TYPE_UINT64,
+                            queues.timeline.running_time(result.paused_at), "played",
+                            G_TYPE_UINT64,
+                            queues.format.frames_to_time(result.paused_played), NULL));
+}
+
+static void enqueue_resumed(GstAgentAudioSrc *self,
+                            const agentaudio::RenderResult &result) {
+  const agentaudio::Timeline &timeline = self->priv->queues.timeline;
+  const GstClockTime at = timeline.running_time(result.resumed_at);
+  enqueue(self, gst_structure_new("resumed", "running-time", G_TYPE_UINT64, at,
+                                  "paused-for", G_TYPE_UINT64,
+                                  at - timeline.running_time(result.paused_since), NULL));
+}
+
+/* The messages of one rendered buffer, in time order: a pause's end and a
+ * resume, the end of an utterance, the marks before the next one starts,
+ * its first-audio, the marks within it. */
 static void enqueue_rendered(GstAgentAudioSrc *self,
                              const agentaudio::RenderResult &result) {
+  if (result.paused)
+    enqueue_paused(self, result);
+  if (result.resumed)
+    enqueue_resumed(self, result);
   /* One utterance handing over to the next: speaking does not change. */
   const bool handover = result.ended && result.started;
   if (result.ended)
@@ -505,17 +532,60 @@ static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
     const guint64 fade = interrupt_fade(priv);
     agentaudio::CutResult cut;
     Format format;
+    bool was_paused;
     {
       std::lock_guard<std::mutex> lock(queues.lock);
       queues.generation[SPEECH]++;
+      was_paused = queues.speech.paused();
       cut = queues.speech.interrupt(queues.format.time_to_frames(fade));
       enqueue_cut(self, cut);
       format = queues.format;
     }
     queues.room.notify_all();
+    if (was_paused)
+      g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_PAUSED]);
     GST_DEBUG_OBJECT(self, "interrupt dropped %" G_GUINT64_FORMAT " frames", cut.dropped);
     priv->outbox.post();
     return format.frames_to_time(cut.dropped);
+  });
+}
+
+static guint64 gst_agent_audio_src_pause(GstAgentAudioSrc *self) {
+  return guarded(self, "pause", (guint64)0, [&] {
+    agentaudio::Queues &queues = self->priv->queues;
+    const guint64 fade = interrupt_fade(self->priv);
+    guint64 held;
+    Format format;
+    {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      held = queues.speech.pause(queues.format.time_to_frames(fade));
+      format = queues.format;
+    }
+    GST_DEBUG_OBJECT(self, "pause holds %" G_GUINT64_FORMAT " frames", held);
+    if (held > 0)
+      g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_PAUSED]);
+    return format.frames_to_time(held);
+  });
+}
+
+static guint64 gst_agent_audio_src_resume(GstAgentAudioSrc *self) {
+  return guarded(self, "resume", (guint64)0, [&] {
+    agentaudio::Queues &queues = self->priv->queues;
+    const guint64 fade = interrupt_fade(self->priv);
+    GstClockTime paused_for = 0;
+    bool resumed;
+    {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      resumed = queues.speech.resume(queues.format.time_to_frames(fade));
+      if (resumed && queues.timeline.started())
+        paused_for = queues.timeline.running_time(queues.speech.next_position()) -
+                     queues.timeline.running_time(std::min(
+                         queues.speech.pause_end(), queues.speech.next_position()));
+    }
+    GST_DEBUG_OBJECT(self, "resume after %" GST_TIME_FORMAT, GST_TIME_ARGS(paused_for));
+    if (resumed)
+      g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_PAUSED]);
+    return paused_for;
   });
 }
 
@@ -698,7 +768,7 @@ static bool take_audio(GstAgentAudioSrc *self, PosterRole &poster, Buffer &buffe
   {
     std::lock_guard<std::mutex> lock(queues.lock);
     buffer.at_eos = queues.eos_pending && queues.speech.queued_frames() == 0 &&
-                    !queues.speech.fading();
+                    !queues.speech.fading() && !queues.speech.paused();
     queues.speech.render(reinterpret_cast<gint16 *>(map.data), buffer.at_eos ? 0 : frames,
                          buffer.first, result);
     *bed_frames = buffer.at_eos ? 0 : queues.background.read(state.bed.data(), frames);
@@ -708,6 +778,7 @@ static bool take_audio(GstAgentAudioSrc *self, PosterRole &poster, Buffer &buffe
   gst_buffer_unmap(buffer.speech, &map);
   queues.room.notify_all();
   buffer.has_speech = result.speech_frames > 0;
+  buffer.held = result.held;
   buffer.has_bed = *bed_frames > 0;
   return true;
 }
@@ -726,7 +797,8 @@ static void mix(GstAgentAudioSrc *self, Buffer &buffer, gsize bed_frames,
     volume = priv->settings.background_volume;
     duck = priv->settings.duck_volume;
   }
-  const float target = static_cast<float>(volume * (buffer.has_speech ? duck : 1.0));
+  const float target =
+      static_cast<float>(volume * (buffer.has_speech || buffer.held ? duck : 1.0));
   const gsize frames = buffer.end - buffer.first;
 
   buffer.mixed = buffer.speech;
@@ -1247,6 +1319,11 @@ static void get_property(GstAgentAudioSrc *self, guint prop_id, GValue *value,
       g_value_set_boolean(value, queues.speech.speaking());
       return;
     }
+    case PROP_PAUSED: {
+      std::lock_guard<std::mutex> lock(queues.lock);
+      g_value_set_boolean(value, queues.speech.paused());
+      return;
+    }
     case PROP_MAX_SPEECH_TIME:
     case PROP_MAX_BACKGROUND_TIME: {
       std::lock_guard<std::mutex> lock(queues.lock);
@@ -1370,8 +1447,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
                     GST_PARAM_MUTABLE_PLAYING));
   properties[PROP_INTERRUPT_FADE] = g_param_spec_uint64(
       "interrupt-fade", "Interrupt fade",
-      "Fade-out in nanoseconds that interrupt applies to speech playing at the "
-      "time and clear-background to the background (0 = hard cut)",
+      "Fade in nanoseconds: the fade-out that interrupt and pause apply to speech "
+      "playing at the time and clear-background to the background, and the fade-in "
+      "of resume (0 = hard cut)",
       0, MAX_INTERRUPT_FADE, DEFAULT_INTERRUPT_FADE,
       (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                     GST_PARAM_MUTABLE_PLAYING));
@@ -1430,6 +1508,11 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       "Nanoseconds of background queued and not yet pushed out (for a looping "
       "bed: until its end, where it starts over)",
       0, G_MAXUINT64, 0, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_PAUSED] = g_param_spec_boolean(
+      "paused", "Paused",
+      "TRUE between pause and resume (or an interrupt, or a stop): speech is held, "
+      "the utterance goes on (notified when it changes)",
+      FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_properties(gobject_class, N_PROPERTIES, properties);
 
   /**
@@ -1528,6 +1611,36 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       new_action(klass, "clear-background",
                  G_CALLBACK(gst_agent_audio_src_clear_background), G_TYPE_UINT64);
 
+  /**
+   * GstAgentAudioSrc::pause:
+   * @src: the agentaudiosrc
+   *
+   * A false interruption's first half (the user may only have coughed):
+   * speech fades out over interrupt-fade in the next buffer, then holds. The
+   * queue, the utterance and its marks are kept, speaking stays TRUE and the
+   * background stays ducked. A `paused` message (running-time, played) is
+   * posted with the buffer where the fade ends.
+   *
+   * Returns: the nanoseconds of speech held; 0, doing nothing, when no speech
+   * plays, nothing is queued or the element is paused already.
+   */
+  signals[SIGNAL_PAUSE] =
+      new_action(klass, "pause", G_CALLBACK(gst_agent_audio_src_pause), G_TYPE_UINT64);
+
+  /**
+   * GstAgentAudioSrc::resume:
+   * @src: the agentaudiosrc
+   *
+   * Ends a pause: playback restarts at the first sample the pause's fade
+   * attenuated, fading in over interrupt-fade in the next buffer, so nothing
+   * is lost. A `resumed` message (running-time, paused-for) is posted with
+   * that buffer.
+   *
+   * Returns: the nanoseconds the speech was paused for; 0 when not paused.
+   */
+  signals[SIGNAL_RESUME] =
+      new_action(klass, "resume", G_CALLBACK(gst_agent_audio_src_resume), G_TYPE_UINT64);
+
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_add_static_pad_template(element_class, &mixed_template);
   gst_element_class_add_static_pad_template(element_class, &speech_template);
@@ -1538,8 +1651,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       "Plays text-to-speech audio pushed in bursts as a clock-paced live stream "
       "(silence when idle), mixed over a background bed. Posts element "
       "messages first-audio (running-time), last-audio (running-time, "
-      "duration, interrupted, dropped) and mark (name, running-time, "
-      "interrupted); see docs/agentaudiosrc.md",
+      "duration, interrupted, dropped), mark (name, running-time, "
+      "interrupted), paused (running-time, played) and resumed "
+      "(running-time, paused-for); see docs/agentaudiosrc.md",
       "agentaudiosrc authors");
 
   element_class->change_state = gst_agent_audio_src_change_state;

@@ -28,6 +28,30 @@ void SpeechLayer::cut_marks(uint64_t position, std::vector<MarkEvent> &out) {
 
 CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
   CutResult cut;
+  if (paused_ && pause_fade_left_ < pause_fade_len_ && pause_fade_left_ > 0) {
+    /* The pause's fade is under way: it goes on as the interrupt's. */
+    fade_len_ = pause_fade_len_;
+    fade_left_ = pause_fade_left_;
+  }
+  if (paused_ && pause_fade_left_ == 0) {
+    /* Held: everything is dropped at once and the utterance ends where the
+     * pause's fade did. */
+    cut.dropped = queue_.clear() + replay_frames();
+    replay_.clear();
+    cut_marks(pause_end_, cut.marks);
+    cut.ended = true;
+    cut.end = UtteranceEnd{pause_end_, played_, dropped_ + cut.dropped, true};
+    paused_ = resume_pending_ = false;
+    speaking_ = interrupted_ = cut_pending_ = false;
+    played_ = dropped_ = 0;
+    return cut;
+  }
+  /* A pause whose fade has not begun is called off; one whose fade is under
+   * way has handed it over above. What it kept for replaying is dropped. */
+  cut.dropped = replay_frames();
+  replay_.clear();
+  paused_ = resume_pending_ = false;
+  resume_fade_left_ = 0;
   uint64_t keep = 0;
   if (fade_left_ > 0) {
     keep = fade_left_;
@@ -37,7 +61,7 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
     keep = std::min(fade_frames, queue_.queued_frames());
     fade_len_ = fade_left_ = keep;
   }
-  cut.dropped = queue_.truncate(keep);
+  cut.dropped += queue_.truncate(keep);
   cut_marks(next_ + keep, cut.marks);
   if (speaking_ && (keep > 0 || cut.dropped > 0)) {
     /* The utterance ends where the fade does; speech pushed from now on is
@@ -52,7 +76,10 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
 
 CutResult SpeechLayer::discard() {
   CutResult cut;
-  cut.dropped = queue_.clear();
+  cut.dropped = queue_.clear() + replay_frames();
+  replay_.clear();
+  paused_ = resume_pending_ = false;
+  pause_fade_len_ = pause_fade_left_ = resume_fade_len_ = resume_fade_left_ = 0;
   cut_marks(next_, cut.marks);
   if (speaking_) {
     cut.ended = true;
@@ -66,6 +93,13 @@ CutResult SpeechLayer::discard() {
 }
 
 void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
+  /* What a pause keeps for replaying, converted on its own (at most a
+   * fade long). */
+  if (!replay_.empty()) {
+    const uint64_t before = replay_frames();
+    replay_ = convert(std::move(replay_));
+    pause_kept_ = pause_kept_ * (replay_.size() / channels) / before;
+  }
   const uint64_t queued = queue_.queued_frames();
   const uint64_t from = queue_.read_pos();
   std::vector<int16_t> samples(queued * queue_.channels());
@@ -80,11 +114,89 @@ void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
    * the new one. */
   auto scale = [&](uint64_t n) { return queued == 0 ? 0 : n * frames / queued; };
   for (Mark &m : marks_)
-    m.at = base + scale(m.at - from);
+    m.at =
+        base + scale(m.at - std::min(m.at, from)); /* one inside the replay: after it */
   if (cut_pending_)
     cut_at_ = base + scale(cut_at_ - from);
   fade_len_ = scale(fade_len_);
   fade_left_ = std::min(scale(fade_left_), fade_len_);
+  pause_fade_len_ = scale(pause_fade_len_);
+  pause_fade_left_ = std::min(scale(pause_fade_left_), pause_fade_len_);
+}
+
+uint64_t SpeechLayer::pause(uint64_t fade_frames) {
+  if (resume_pending_) {
+    /* Paused again before the resume took effect: as if it never came. */
+    resume_pending_ = false;
+    resume_fade_left_ = 0;
+    paused_ = true;
+    return queued_frames();
+  }
+  if (!speaking_ || paused_ || fade_left_ > 0 || queued_frames() == 0)
+    return 0;
+  const uint64_t held = queued_frames();
+  paused_ = true;
+  pause_reported_ = false;
+  pause_end_ = next_; /* until its fade is rendered */
+  /* A resume's fade-in still under way is where this fade starts from: it
+   * stops, and the fade-out goes down from full level (a few frames' step at
+   * most, since both last at most a fade). */
+  resume_fade_left_ = 0;
+  pause_fade_len_ = pause_fade_left_ = std::min(fade_frames, held);
+  pause_kept_ = 0;
+  return held;
+}
+
+bool SpeechLayer::resume(uint64_t fade_frames) {
+  if (!paused_)
+    return false;
+  paused_ = false;
+  const bool began = pause_reported_ || !replay_.empty();
+  if (!began) {
+    pause_fade_left_ = 0; /* called off before its fade began */
+    return true;
+  }
+  /* A fade cut short ends where it stopped: the next render reports the
+   * pause there, then the resume. */
+  if (!pause_reported_)
+    pause_end_ = next_;
+  pause_fade_left_ = 0;
+  resume_fade_len_ = resume_fade_left_ = fade_frames;
+  resume_pending_ = true;
+  return true;
+}
+
+std::size_t SpeechLayer::take(int16_t *out, std::size_t frames) {
+  const unsigned channels = queue_.channels();
+  const std::size_t replayed = std::min<std::size_t>(frames, replay_frames());
+  if (replayed > 0) {
+    std::memcpy(out, replay_.data(), replayed * channels * sizeof(int16_t));
+    replay_.erase(replay_.begin(), replay_.begin() + replayed * channels);
+  }
+  return replayed + queue_.pop(out + replayed * channels, frames - replayed);
+}
+
+std::size_t SpeechLayer::render_pause_fade(int16_t *out, std::size_t frames) {
+  const unsigned channels = queue_.channels();
+  /* The fade plays what a resume had left to replay first, then the queue;
+   * whole copies of what it plays stay at replay_'s head, in order. */
+  const std::size_t want =
+      static_cast<std::size_t>(std::min<uint64_t>(frames, pause_fade_left_));
+  const std::size_t replayed = std::min<std::size_t>(
+      want, static_cast<std::size_t>(replay_frames() - pause_kept_));
+  std::memcpy(out, replay_.data() + pause_kept_ * channels,
+              replayed * channels * sizeof(int16_t));
+  const std::size_t popped = queue_.pop(out + replayed * channels, want - replayed);
+  replay_.insert(replay_.begin() + (pause_kept_ + replayed) * channels,
+                 out + replayed * channels, out + (replayed + popped) * channels);
+  const std::size_t n = replayed + popped;
+  pause_kept_ += n;
+  const uint64_t done = pause_fade_len_ - pause_fade_left_;
+  scale_ramp(out, n, channels, fade_out_gain(done, pause_fade_len_),
+             -1.0f / static_cast<float>(pause_fade_len_));
+  /* The queue ran out before the fade's end: it ends here. */
+  pause_fade_left_ = n < want ? 0 : pause_fade_left_ - n;
+  return n;
 }
 
 void SpeechLayer::rescale_counts(uint64_t num, uint64_t den) {
@@ -95,8 +207,48 @@ void SpeechLayer::rescale_counts(uint64_t num, uint64_t den) {
 void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
                          RenderResult &result) {
   const unsigned channels = queue_.channels();
-  const uint64_t read_before = queue_.read_pos();
-  std::size_t n = frames > 0 ? queue_.pop(out, frames) : 0;
+  if (paused_) {
+    /* The pause's fade, then silence; the utterance and its marks wait. */
+    const std::size_t n = pause_fade_left_ > 0 ? render_pause_fade(out, frames) : 0;
+    std::memset(out + n * channels, 0, (frames - n) * channels * sizeof(int16_t));
+    if (n > 0)
+      last_end_ = position + n;
+    if (pause_fade_left_ == 0 && !pause_reported_) {
+      pause_reported_ = true;
+      pause_end_ = n > 0 ? position + n : last_end_;
+      result.paused = true;
+      result.paused_at = pause_end_;
+      result.paused_played = played_;
+    }
+    result.speech_frames = n;
+    result.held = true;
+    next_ = position + frames;
+    return;
+  }
+
+  const uint64_t read_before = play_pos();
+  std::size_t n = frames > 0 ? take(out, frames) : 0;
+
+  if (resume_pending_) {
+    resume_pending_ = false;
+    if (!pause_reported_) {
+      pause_reported_ = true;
+      result.paused = true;
+      result.paused_at = pause_end_;
+      result.paused_played = played_;
+    }
+    result.resumed = true;
+    result.resumed_at = position;
+    result.paused_since = pause_end_;
+  }
+  if (resume_fade_left_ > 0 && n > 0) {
+    /* Fading in: frame i of L at (i + 1) / L, the last one whole. */
+    std::size_t f = static_cast<std::size_t>(std::min<uint64_t>(n, resume_fade_left_));
+    uint64_t done = resume_fade_len_ - resume_fade_left_;
+    const float step = 1.0f / static_cast<float>(resume_fade_len_);
+    scale_ramp(out, f, channels, static_cast<float>(done + 1) * step, step);
+    resume_fade_left_ -= f;
+  }
 
   if (fade_left_ > 0 && n > 0) {
     std::size_t f = static_cast<std::size_t>(std::min<uint64_t>(n, fade_left_));
@@ -108,7 +260,7 @@ void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
   if (n < frames)
     std::memset(out + n * channels, 0, (frames - n) * channels * sizeof(int16_t));
 
-  while (!marks_.empty() && marks_.front().at <= queue_.read_pos()) {
+  while (!marks_.empty() && marks_.front().at <= play_pos()) {
     Mark &m = marks_.front();
     /* A mark with nothing before it in this buffer marks the end of speech
      * that was already played. */

@@ -41,6 +41,13 @@ struct RenderResult {
   bool ended = false;            /* an utterance ended (reported before started) */
   UtteranceEnd end{};
   std::vector<MarkEvent> marks; /* marks now due, in order */
+  bool held = false;            /* a pause holds the utterance (ducking stays on) */
+  bool paused = false;          /* a pause's fade ended in here: */
+  uint64_t paused_at = 0;       /*   where */
+  uint64_t paused_played = 0;   /*   the utterance's frames played until then */
+  bool resumed = false;         /* a resume's fade-in starts in here: */
+  uint64_t resumed_at = 0;      /*   where (this buffer's first frame) */
+  uint64_t paused_since = 0;    /*   where the pause's fade had ended */
 };
 
 struct CutResult {
@@ -88,6 +95,24 @@ class SpeechLayer {
    * again from 0 afterwards. */
   CutResult discard();
 
+  /* A false interruption's first half. While speech is audible the next
+   * fade_frames frames fade out and playback holds: the queue, the utterance
+   * and its marks are kept, and the frames the fade attenuated are kept
+   * whole to be played again. Returns the frames held (all queued speech);
+   * 0, doing nothing, when no speech is playing, nothing is queued, it is
+   * paused already or an interrupt's fade is running. */
+  uint64_t pause(uint64_t fade_frames);
+  /* Playback restarts at the first frame the pause's fade attenuated,
+   * fading in over fade_frames frames from the next render. FALSE, doing
+   * nothing, when not paused. Resumed before any frame of its fade was
+   * rendered, the pause is simply called off (and nothing is reported). */
+  bool resume(uint64_t fade_frames);
+  bool paused() const { return paused_; }
+  /* Where the pause's fade ended (or will end: the next frame), and where
+   * the next render starts. */
+  uint64_t pause_end() const { return pause_end_; }
+  uint64_t next_position() const { return next_; }
+
   /* Fills `frames` frames at output position `position` with queued speech,
    * then silence. With frames == 0 (end of stream) it only settles the state:
    * ends the utterance and reports the marks that are due. */
@@ -103,7 +128,8 @@ class SpeechLayer {
    * played and dropped frames keep their duration. */
   void rescale_counts(uint64_t num, uint64_t den);
 
-  uint64_t queued_frames() const { return queue_.queued_frames(); }
+  /* Speech not played yet: the queue, and what a pause will play again. */
+  uint64_t queued_frames() const { return queue_.queued_frames() + replay_frames(); }
   bool speaking() const { return speaking_; }
   bool fading() const { return fade_left_ > 0; }
   /* The earliest position a message may still name: the end of the last
@@ -117,6 +143,15 @@ class SpeechLayer {
   };
 
   void cut_marks(uint64_t position, std::vector<MarkEvent> &out);
+  uint64_t replay_frames() const { return replay_.size() / queue_.channels(); }
+  /* The queue position of the next frame to play: what the pause holds for
+   * playing again comes before the queue's read position. */
+  uint64_t play_pos() const { return queue_.read_pos() - replay_frames(); }
+  /* Copies up to `frames` frames to play next (the replayed ones first) and
+   * returns how many. */
+  std::size_t take(int16_t *out, std::size_t frames);
+  /* Renders the pause's fade into out; returns the frames. */
+  std::size_t render_pause_fade(int16_t *out, std::size_t frames);
 
   SampleQueue queue_;
   std::deque<Mark> marks_;
@@ -133,6 +168,21 @@ class SpeechLayer {
   bool interrupted_ = false;
   uint64_t played_ = 0;
   uint64_t dropped_ = 0;
+
+  /* A pause: fading out over the queue's next pause_fade_left_ frames (of
+   * pause_fade_len_), whose whole samples go to replay_, then holding. */
+  bool paused_ = false;
+  uint64_t pause_fade_len_ = 0;
+  uint64_t pause_fade_left_ = 0;
+  uint64_t pause_end_ = 0; /* position where the pause's fade ended */
+  uint64_t pause_kept_ =
+      0; /* frames the pause's fade has kept so far, at replay_'s head */
+  bool pause_reported_ = false;
+  std::vector<int16_t> replay_; /* played again on resume, before the queue */
+  /* A resume: the next resume_fade_left_ frames (of resume_fade_len_) fade in. */
+  uint64_t resume_fade_len_ = 0;
+  uint64_t resume_fade_left_ = 0;
+  bool resume_pending_ = false;
 
   uint64_t last_end_ = 0; /* position after the last speech frame played */
   uint64_t next_ = 0;     /* position of the next frame to render */
