@@ -25,6 +25,12 @@ PACKAGES=(
   gir1.2-gstreamer-1.0
   espeak-ng
   python3-matplotlib                # the demo's timeline and the benchmark's plot
+  # the web demo (examples/web) and its browser test (tests/web)
+  python3-aiohttp                   # HTTP and the signalling websocket
+  gir1.2-nice-0.1                   # to keep ICE on 127.0.0.1
+  sox                               # the test's fake microphone
+  chromium                          # the test's browser (headless)
+  iproute2                          # the test's network namespace
   # memory checks
   valgrind
 )

@@ -238,7 +238,11 @@ class Session:
             if name == "voice-activity":
                 self._on_voice(s.get_value("stream-has-voice"), now_ms())
             elif msg.src == self.agent:
-                self._on_agent_message(name, s)
+                # Read here, handled on the event loop: this thread (the element's streaming
+                # thread, or one emitting `interrupt`) must never wait for our lock, which is
+                # held while we emit the element's signals.
+                fields = self._message_fields(s)
+                self.loop.call_soon_threadsafe(self._on_agent_message, name, fields)
         elif t == Gst.MessageType.ERROR:
             err, dbg = msg.parse_error()
             log.error("session %d: %s (%s)", self.id, err.message, dbg)
@@ -249,8 +253,8 @@ class Session:
         # No main loop runs the bus: handle everything here and keep nothing queued.
         return Gst.BusSyncReply.DROP
 
-    def _on_agent_message(self, name, s):
-        fields = {}
+    def _message_fields(self, s):
+        fields = {"ts": now_ms()}
         for i in range(s.n_fields()):
             key = s.nth_field_name(i)
             value = s.get_value(key)
@@ -261,6 +265,10 @@ class Session:
         if rt is not None and rt != Gst.CLOCK_TIME_NONE:
             # The sample's time on this process's clock: base time + running time.
             fields["at"] = self.base_time_ms() + rt / 1e6
+        return fields
+
+    def _on_agent_message(self, name, fields):
+        """On the event loop."""
         with self._lock:
             if name == "first-audio":
                 self.playing = self.pushed.pop(0) if self.pushed else self.playing

@@ -12,11 +12,15 @@
 const MIC_ONSET_DB = -40;    // mic quantum above this after MIC_QUIET_MS of quiet: voice onset
 const MIC_QUIET_DB = -50;
 const MIC_QUIET_MS = 200;
-const SILENT_DB = -50;       // agent speech band below this, held SILENT_HOLD_MS: silent
-const SILENT_HOLD_MS = 20;
+const SILENT_DB = -50;       // agent speech band below this: silent
+const SILENT_MIN_MS = 30;    // shorter dips below SILENT_DB are not silences
+const SEARCH_MS = 600;       // a pause's silence starts at most this long after the element's fade
+const BARGE_PROBE_MS = 400;  // after an interrupt the agent is silent in the ears by then
+const QUANTUM_SLACK_MS = 3;  // one render quantum
 const HEARD_DB = -35;        // agent speech band above this: heard
 const AUDIBLE_BEFORE_MS = 250; // the agent must have been heard this shortly before an onset
-const RESOLVE_MS = 2500;     // give up looking for a sound after this
+const RESOLVE_MS = 2500;
+const ONSET_MATCH_MS = 300;  // a page mic onset this close to the server's is the same onset     // give up looking for a sound after this
 const HISTORY_MS = 60000;
 
 const $ = (id) => document.getElementById(id);
@@ -26,12 +30,13 @@ const state = {
   levels: [],            // {t (heard), tm (mic time), mic, speech, full}: one per render quantum
   micOnsets: [],         // page times (mic time) of voice onsets
   lastMicLoud: -Infinity,
+  rise: null,
   events: [],            // every server event, with page times added
   pushes: [],            // {reply, page, at, heard, latency}
   onsets: [],            // one per server pause/interrupt decision: see analyse()
   replies: new Map(),
   pendingIce: [], remoteSet: false,
-  connected: false, heardAgent: false, errors: [],
+  connected: false, heardAgent: false, errors: [], rtcStats: null, rtcPrev: null, jitterHistory: [],
   startedAt: performance.now(),
 };
 window.agentState = state;
@@ -96,11 +101,17 @@ function onLevels(msg) {
     const t = t0 + i * qms;
     const q = { t, tm: t - out, mic: mic[i], speech: speech[i], full: full[i] };
     state.levels.push(q);
-    if (q.mic > MIC_ONSET_DB) {
-      if (q.tm - state.lastMicLoud > MIC_QUIET_MS) state.micOnsets.push(q.tm);
+    // An onset: the first quantum above MIC_ONSET_DB in a rise (a run above MIC_QUIET_DB) that
+    // followed at least MIC_QUIET_MS below MIC_QUIET_DB.
+    if (q.mic > MIC_QUIET_DB) {
+      if (state.rise === null) state.rise = { quietBefore: q.tm - state.lastMicLoud, counted: false };
+      if (q.mic > MIC_ONSET_DB && !state.rise.counted) {
+        state.rise.counted = true;
+        if (state.rise.quietBefore > MIC_QUIET_MS) state.micOnsets.push(q.tm);
+      }
       state.lastMicLoud = q.tm;
-    } else if (q.mic > MIC_QUIET_DB) {
-      state.lastMicLoud = q.tm;
+    } else {
+      state.rise = null;
     }
     if (q.speech > HEARD_DB) state.heardAgent = true;
   }
@@ -114,19 +125,25 @@ function firstAbove(from, db) {
   return null;
 }
 
-// Start of the first run of quanta at or after `from` with speech below `db` for `holdMs`.
-function firstSilence(from, db, holdMs) {
-  let runStart = null;
+// Runs of quanta with speech below `db` (at least SILENT_MIN_MS long) between two heard times.
+function silentRuns(from, to) {
+  const runs = [];
+  let start = null;
+  let lastT = null;
   for (const q of state.levels) {
     if (q.t < from) continue;
-    if (q.speech < db) {
-      if (runStart === null) runStart = q.t;
-      if (q.t - runStart >= holdMs) return runStart;
-    } else {
-      runStart = null;
+    if (q.t > to && start === null) break;
+    if (q.speech < SILENT_DB) {
+      if (start === null) start = q.t;
+    } else if (start !== null) {
+      if (q.t - start >= SILENT_MIN_MS) runs.push({ start, end: q.t });
+      start = null;
+      if (q.t > to) break;
     }
+    lastT = q.t;
   }
-  return null;
+  if (start !== null && lastT - start >= SILENT_MIN_MS) runs.push({ start, end: Infinity });
+  return runs;
 }
 
 function maxSpeech(from, to) {
@@ -165,6 +182,9 @@ function onEvent(ev) {
     if (r) { r.last = ev; r.cut = ev.interrupted; }
   } else if (ev.name === 'action') {
     onAction(ev);
+  } else if (ev.name === 'paused' || ev.name === 'resumed') {
+    const o = state.onsets[state.onsets.length - 1];
+    if (o) o[ev.name === 'paused' ? 'pausedAt' : 'resumedAt'] = ev.atPage;
   } else if (ev.name === 'webrtc') {
     setStatus(`session ${state.session}: ${ev.what} ${ev.state}`, ev.state === 'connected');
   } else if (ev.name === 'error') {
@@ -186,12 +206,16 @@ function onAction(ev) {
   if (ev.action === 'pause' || (ev.action === 'interrupt' && !state.settings.pause_supported)) {
     // One voice onset the server acted on. Its mic onset is the last one seen here before the
     // server's decision (the uplink carries it there in a few tens of ms).
+    // The onset is the earlier of two observations of it: this page's mic analyser (matched in
+    // analyse(), once its audio has arrived) and the server's voice detector, on this page's
+    // clock. Both come after the sound reached the microphone.
     const decided = ev.page;
-    const micOnset = [...state.micOnsets].reverse().find((t) => t <= decided + 5 && t > decided - 1000);
+    const vadPage = toPage(ev.onset ?? ev.ts);
     state.onsets.push({
-      reply, micOnset: micOnset ?? null, vadPage: toPage(ev.onset ?? ev.ts), pausePage: decided,
+      reply, micOnset: null, vadPage, onset: vadPage,
+      pausePage: decided,
       kind: ev.action === 'interrupt' ? 'barge-in' : 'pending', resumePage: null, interruptPage: null,
-      silent: null, back: null, a: null, c: null, uplink: null, note: null, done: false,
+      silent: null, back: null, a: null, c: null, uplink: null, note: null, done: false, matched: false,
     });
     if (ev.action === 'interrupt') {
       const o = state.onsets[state.onsets.length - 1];
@@ -221,26 +245,47 @@ function analyse() {
   }
   for (const o of state.onsets) {
     if (o.done || o.kind === 'pending') continue;
-    if (o.micOnset === null) { o.note = 'no mic onset seen here'; o.done = true; continue; }
-    if (o.uplink === null && o.vadPage !== null) o.uplink = o.vadPage - o.micOnset;
-    if (maxSpeech(o.micOnset - AUDIBLE_BEFORE_MS, o.micOnset) <= HEARD_DB) {
+    if (!o.matched) {
+      // The page's own mic onset: its audio reaches the meter a little after the server's
+      // event reaches the socket, so it is looked for once the levels cover the window.
+      if (!levelsCover(o.vadPage + ONSET_MATCH_MS)) continue;
+      for (const t of state.micOnsets) {
+        if (Math.abs(t - o.vadPage) < ONSET_MATCH_MS &&
+            (o.micOnset === null || Math.abs(t - o.vadPage) < Math.abs(o.micOnset - o.vadPage))) o.micOnset = t;
+      }
+      o.onset = o.micOnset === null ? o.vadPage : Math.min(o.micOnset, o.vadPage);
+      o.uplink = o.micOnset === null ? null : o.vadPage - o.micOnset;
+      o.matched = true;
+    }
+    if (maxSpeech(o.onset - AUDIBLE_BEFORE_MS, o.onset) <= HEARD_DB) {
       o.note = 'agent not audible at the onset'; o.done = true; continue;
     }
-    // Silence cannot come before the server acted: look from its decision on.
-    const from = state.settings.pause_supported ? o.pausePage : o.interruptPage;
-    if (o.silent === null) {
-      const s = firstSilence(from, SILENT_DB, SILENT_HOLD_MS);
-      if (s !== null) { o.silent = s; o.a = s - o.micOnset; }
-      else if (now - from > RESOLVE_MS) { o.note = 'agent never went silent'; o.done = true; continue; }
-    }
-    if (o.silent === null) continue;
+    // The agent's silence in the user's ears is a run of quanta below SILENT_DB that cannot
+    // start before the element made the silence (the pause's fade end, or the interrupt).
+    const earliest = (o.pausedAt ?? o.interruptPage ?? o.pausePage) - state.settings.fade_ms;
+    let run = null;
     if (o.kind === 'false') {
-      const back = firstAbove(Math.max(o.resumePage, o.silent), HEARD_DB);
-      if (back !== null) { o.back = back; o.c = back - o.silent; o.done = true; }
-      else if (now - o.resumePage > RESOLVE_MS) { o.note = 'agent did not come back'; o.done = true; }
+      // The longest such run starting within SEARCH_MS: the pause, not a gap between words.
+      if (!levelsCover(earliest + SEARCH_MS + 1000)) continue;
+      for (const r of silentRuns(earliest - SEARCH_MS, earliest + SEARCH_MS + 1000)) {
+        if (r.start >= earliest - QUANTUM_SLACK_MS && r.start <= earliest + SEARCH_MS &&
+            (run === null || r.end - r.start > run.end - run.start)) run = r;
+      }
     } else {
-      o.done = levelsCover(o.silent + SILENT_HOLD_MS);
+      // After an interrupt the agent stays silent until its next reply: the run covering a
+      // moment well after the interrupt.
+      const probe = o.interruptPage + BARGE_PROBE_MS;
+      if (!levelsCover(probe)) continue;
+      run = silentRuns(o.onset - 1000, probe).find((r) => r.start <= probe && r.end >= probe) || null;
+      if (run && run.start < earliest - QUANTUM_SLACK_MS) {
+        o.note = 'agent already silent when the pause took effect'; o.done = true; continue;
+      }
     }
+    if (run === null) { o.note = 'no silence found'; o.done = true; continue; }
+    o.silent = run.start;
+    o.a = run.start - o.onset;
+    if (o.kind === 'false') { o.back = run.end; o.c = run.end - run.start; }
+    o.done = true;
   }
   renderFigures();
 }
@@ -264,6 +309,7 @@ function figures() {
     b_element: stats(state.pushes.filter((p) => p.at !== null && p.page !== null).map((p) => p.at - p.page)),
     b_after: stats(state.pushes.filter((p) => p.heard !== null && p.at !== null).map((p) => p.heard - p.leadIn - p.at)),
     c: stats(done.filter((o) => o.kind === 'false').map((o) => o.c)),
+    c_element: stats(done.filter((o) => o.kind === 'false' && o.resumedAt && o.pausedAt).map((o) => o.resumedAt - o.pausedAt)),
     uplink: stats(done.map((o) => o.uplink)),
   };
 }
@@ -286,8 +332,9 @@ window.agentReport = function agentReport() {
     replies,
     events: state.events.filter((e) => e.name !== 'mark'),
     marks: state.events.filter((e) => e.name === 'mark').length,
-    micOnsets: state.micOnsets.length,
+    micOnsets: state.micOnsets,
     rtc: state.rtcStats,
+    jitterHistory: state.jitterHistory,
     errors: state.errors,
   };
 };
@@ -296,7 +343,8 @@ window.agentReport = function agentReport() {
 
 async function start() {
   $('start').disabled = true;
-  state.ctx = new AudioContext({ latencyHint: 'interactive' });
+  // 48 kHz, the rate of WebRTC's Opus and of most microphones: no resampling into the graph.
+  state.ctx = new AudioContext({ latencyHint: 'interactive', sampleRate: 48000 });
   await state.ctx.resume();
   await state.ctx.audioWorklet.addModule('/static/meter.js');
   const meter = new AudioWorkletNode(state.ctx, 'level-meter', { numberOfInputs: 3, numberOfOutputs: 1 });
@@ -418,6 +466,10 @@ async function pollStats() {
     if (s.type === 'inbound-rtp' && s.kind === 'audio') {
       const n = s.jitterBufferEmittedCount || 0;
       out.jitterBufferMs = n ? (s.jitterBufferDelay / n) * 1000 : null;
+      // Over the last poll only: what the jitter buffer holds now, not since the start.
+      const prev = state.rtcPrev;
+      if (prev && n > prev.n) out.jitterBufferNowMs = ((s.jitterBufferDelay - prev.delay) / (n - prev.n)) * 1000;
+      state.rtcPrev = { n, delay: s.jitterBufferDelay };
       out.jitterBufferTargetMs = n && s.jitterBufferTargetDelay !== undefined ? (s.jitterBufferTargetDelay / n) * 1000 : null;
       out.jitterBufferMinimumMs = n && s.jitterBufferMinimumDelay !== undefined ? (s.jitterBufferMinimumDelay / n) * 1000 : null;
       out.packetsLost = s.packetsLost;
@@ -437,6 +489,10 @@ async function pollStats() {
   if (out.pair && out.candidates) out.pair = out.pair.map((id) => out.candidates[id]);
   delete out.candidates;
   state.rtcStats = out;
+  if (out.jitterBufferNowMs !== undefined) {
+    state.jitterHistory.push(Math.round(out.jitterBufferNowMs));
+    if (state.jitterHistory.length > 200) state.jitterHistory.shift();
+  }
 }
 
 // ---------------------------------------------------------------------------------- view
@@ -467,7 +523,8 @@ const FIGURE_ROWS = [
   ['b_element', '  push → first sample due (server)', ''],
   ['b_after', '  first sample due → heard', ''],
   ['c', 'false interruption: agent gap', ''],
-  ['uplink', 'mic onset → server voice detector', ''],
+  ['c_element', '  … in the element (resumed − paused)', ''],
+  ['uplink', 'server voice detector − page mic analyser', ''],
 ];
 
 let lastFiguresRender = 0;
@@ -486,7 +543,8 @@ function renderFigures() {
     : `server clock − page clock = ${state.offset.toFixed(1)} ms, ± ${(state.rtt / 2).toFixed(2)} ms ` +
       `(best of ${state.syncSamples.length} pings). Audio output latency reported by the browser: ${out} ms, ` +
       `included in every "heard" time.` + (state.rtcStats && state.rtcStats.jitterBufferMs != null
-      ? ` Browser jitter buffer: ${state.rtcStats.jitterBufferMs.toFixed(0)} ms on average.` : '');
+      ? ` Browser jitter buffer: ${(state.rtcStats.jitterBufferNowMs ?? state.rtcStats.jitterBufferMs).toFixed(0)} ms now, ` +
+        `${state.rtcStats.jitterBufferMs.toFixed(0)} ms on average.` : '');
 }
 
 function renderTranscript() {
@@ -521,7 +579,32 @@ function describe(ev) {
   }
 }
 
+// Marks come one per word: consecutive marks of one reply (reached, or dropped by one
+// interrupt) share one line of the timeline, updated as they come.
+function addMark(ev) {
+  const g = state.markGroup;
+  const list = $('timeline');
+  if (g && g.li === list.firstChild && g.reply === ev.reply && g.dropped === !!ev.interrupted) {
+    g.last = ev.word;
+    g.count++;
+    g.words.push(ev.text);
+  } else {
+    const li = document.createElement('li');
+    li.className = 'mark';
+    list.insertBefore(li, list.firstChild);
+    state.markGroup = { li, reply: ev.reply, dropped: !!ev.interrupted, first: ev.word, last: ev.word,
+      count: 1, words: [ev.text], page: ev.page };
+  }
+  const m = state.markGroup;
+  const t = m.page !== null ? ((m.page - state.startedAt) / 1000).toFixed(3) : '?';
+  const range = m.first === m.last ? `r${m.reply}.w${m.first}` : `r${m.reply}.w${m.first}…w${m.last}`;
+  const words = (m.words.length > 12 ? "… " : "") + m.words.slice(-12).join(" ");
+  m.li.innerHTML = `<span class="t">${t}</span><span class="n">${m.count > 1 ? `${m.count} marks` : 'mark'}</span>`;
+  m.li.appendChild(document.createTextNode(m.dropped ? `${range} dropped (never heard)` : `${range} reached: “${words}”`));
+}
+
 function addTimeline(ev) {
+  if (ev.name === 'mark') { addMark(ev); return; }
   const li = document.createElement('li');
   const cls = ev.name === 'action' ? ev.action : ev.name;
   li.className = cls;
