@@ -114,6 +114,11 @@ class Session:
             f"! audio/x-raw,rate=48000,channels=1 "
             f"! opusenc name=enc frame-size={opts.opus_frame} bitrate={opts.bitrate} "
             f"! rtpopuspay pt=111 "
+            # webrtcbin blocks its RTP input until DTLS is up; blocked, the live source would
+            # make every missed buffer back to back once unblocked, and the browser's jitter
+            # buffer would start out holding all of it (about a second). Leaky: keep the last
+            # few packets only, and never delay the agent behind a slow send.
+            f"! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 "
             f"! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 "
             f"! webrtcbin name=webrtc bundle-policy=max-bundle latency={opts.jitter_latency}"
         )

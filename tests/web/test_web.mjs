@@ -239,7 +239,9 @@ function assertReport(r, settings, pageErrors, serverLog) {
   console.log(`web:   each onset, kind a/c/uplink: ${r.onsets.map((o) => `${o.kind} ${ms(o.a)}/${ms(o.c)}/${ms(o.uplink)}${o.note ? ` (${o.note})` : ''}`).join('; ')}`);
   const notes = r.onsets.filter((o) => o.note).map((o) => o.note);
   if (notes.length) console.log(`web:   onsets not measured: ${notes.join('; ')}`);
-  console.log(`web: figures ${JSON.stringify({ a: f.a, b: f.b, c: f.c, uplink: f.uplink })}`);
+  const jitter = r.jitterHistory.slice(-10).sort((x, y) => x - y);
+  console.log(`web: figures ${JSON.stringify({ a: f.a, b: f.b, c: f.c, b_after: f.b_after, c_element: f.c_element,
+    uplink: f.uplink, jitter_buffer_p50: jitter.length ? jitter[jitter.length >> 1] : null })}`);
 }
 
 main().catch((e) => {

@@ -16,7 +16,7 @@ const SILENT_DB = -50;       // agent speech band below this: silent
 const SILENT_MIN_MS = 30;    // shorter dips below SILENT_DB are not silences
 const SEARCH_MS = 600;       // a pause's silence starts at most this long after the element's fade
 const BARGE_PROBE_MS = 400;  // after an interrupt the agent is silent in the ears by then
-const QUANTUM_SLACK_MS = 3;  // one render quantum
+const DOWNLINK_MARGIN = 0.5; // a silence heard sooner than half the shortest downlink is luck
 const HEARD_DB = -35;        // agent speech band above this: heard
 const AUDIBLE_BEFORE_MS = 250; // the agent must have been heard this shortly before an onset
 const RESOLVE_MS = 2500;
@@ -261,15 +261,24 @@ function analyse() {
       o.note = 'agent not audible at the onset'; o.done = true; continue;
     }
     // The agent's silence in the user's ears is a run of quanta below SILENT_DB that cannot
-    // start before the element made the silence (the pause's fade end, or the interrupt).
-    const earliest = (o.pausedAt ?? o.interruptPage ?? o.pausePage) - state.settings.fade_ms;
+    // start before the element made the silence (the pause's fade end, or the interrupt) plus
+    // the shortest downlink seen (a push's first sample due -> heard), less a margin. A run that
+    // starts earlier began as a gap in the speech, and the pause's silence ran on from it: the
+    // ears were silent early by luck, so such onsets are left out (with a note).
+    const made = (o.pausedAt ?? o.interruptPage ?? o.pausePage) - state.settings.fade_ms;
+    const downlinks = state.pushes.filter((p) => p.heard !== null && p.at !== null).map((p) => p.heard - p.leadIn - p.at);
+    const floor = downlinks.length ? DOWNLINK_MARGIN * Math.min(...downlinks) : 0;
+    const earliest = made + Math.max(0, floor);
     let run = null;
     if (o.kind === 'false') {
       // The longest such run starting within SEARCH_MS: the pause, not a gap between words.
-      if (!levelsCover(earliest + SEARCH_MS + 1000)) continue;
-      for (const r of silentRuns(earliest - SEARCH_MS, earliest + SEARCH_MS + 1000)) {
-        if (r.start >= earliest - QUANTUM_SLACK_MS && r.start <= earliest + SEARCH_MS &&
+      if (!levelsCover(made + SEARCH_MS + 1000)) continue;
+      for (const r of silentRuns(made - SEARCH_MS, made + SEARCH_MS + 1000)) {
+        if (r.end >= made && r.start <= made + SEARCH_MS &&
             (run === null || r.end - r.start > run.end - run.start)) run = r;
+      }
+      if (run && run.start < earliest) {
+        o.note = 'a gap in the speech ran into the pause'; o.done = true; continue;
       }
     } else {
       // After an interrupt the agent stays silent until its next reply: the run covering a
@@ -277,8 +286,8 @@ function analyse() {
       const probe = o.interruptPage + BARGE_PROBE_MS;
       if (!levelsCover(probe)) continue;
       run = silentRuns(o.onset - 1000, probe).find((r) => r.start <= probe && r.end >= probe) || null;
-      if (run && run.start < earliest - QUANTUM_SLACK_MS) {
-        o.note = 'agent already silent when the pause took effect'; o.done = true; continue;
+      if (run && run.start < earliest) {
+        o.note = 'a gap in the speech ran into the pause'; o.done = true; continue;
       }
     }
     if (run === null) { o.note = 'no silence found'; o.done = true; continue; }
