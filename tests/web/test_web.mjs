@@ -17,7 +17,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 
 function parseArgs(argv) {
-  const o = { wav: null, bargeIns: 10, timeLimit: 100, screenshot: path.join(root, 'docs/images/web-demo.png'),
+  const o = { wav: null, bargeIns: 10, timeLimit: 110, screenshot: path.join(root, 'docs/images/web-demo.png'),
     serverArgs: [], secondTab: true, chromium: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -223,6 +223,8 @@ function assertReport(r, settings, pageErrors, serverLog) {
   line('(a) voice onset -> agent silent', f.a, '<=250');
   line('    in false interruptions', f.a_false);
   line('    in barge-ins', f.a_barge);
+  line('    onset -> fade end in the element', f.a_element);
+  line('    fade end -> silent in the ears', f.a_after);
   line('(b) push -> first agent sound heard', f.b, '<=150');
   line('    counting the TTS lead-in', f.b_raw);
   line('    push -> first sample due (server)', f.b_element);
@@ -241,6 +243,7 @@ function assertReport(r, settings, pageErrors, serverLog) {
   if (notes.length) console.log(`web:   onsets not measured: ${notes.join('; ')}`);
   const jitter = r.jitterHistory.slice(-10).sort((x, y) => x - y);
   console.log(`web: figures ${JSON.stringify({ a: f.a, b: f.b, c: f.c, b_after: f.b_after, c_element: f.c_element,
+    a_element: f.a_element, a_after: f.a_after,
     uplink: f.uplink, jitter_buffer_p50: jitter.length ? jitter[jitter.length >> 1] : null })}`);
 }
 
