@@ -113,12 +113,7 @@ class Session:
             f"background-loop=true background-volume=1.0 duck-volume={opts.duck} "
             f"! audio/x-raw,rate=48000,channels=1 "
             f"! opusenc name=enc frame-size={opts.opus_frame} bitrate={opts.bitrate} "
-            f"! rtpopuspay pt=111 "
-            # webrtcbin blocks its RTP input until DTLS is up; blocked, the live source would
-            # make every missed buffer back to back once unblocked, and the browser's jitter
-            # buffer would start out holding all of it (about a second). Leaky: keep the last
-            # few packets only, and never delay the agent behind a slow send.
-            f"! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 "
+            f"! rtpopuspay name=pay pt=111 ! queue "
             f"! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 "
             f"! webrtcbin name=webrtc bundle-policy=max-bundle latency={opts.jitter_latency}"
         )
@@ -142,6 +137,15 @@ class Session:
 
         transceiver = self.webrtc.emit("get-transceiver", 0)
         transceiver.set_property("direction", GstWebRTC.WebRTCRTPTransceiverDirection.SENDRECV)
+
+        # webrtcbin blocks its RTP input until DTLS is up; blocked, the live source would make
+        # every missed buffer back to back once unblocked, and the browser's jitter buffer would
+        # start out holding all of it (about a second, draining slowly). Until the peer
+        # connection is up, the packets are dropped instead. (A leaky queue does that too, but
+        # it also drops speech whenever the send path stalls for a moment.)
+        self.media_up = False
+        self.pipeline.get_by_name("pay").get_static_pad("src").add_probe(
+            Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, self._gate)
 
         self.webrtc.connect("on-negotiation-needed", self._on_negotiation_needed)
         self.webrtc.connect("on-ice-candidate", self._on_ice_candidate)
@@ -198,9 +202,14 @@ class Session:
         if is_loopback_candidate(candidate):
             self.send({"type": "ice", "candidate": candidate, "sdpMLineIndex": mline})
 
+    def _gate(self, pad, info):
+        return Gst.PadProbeReturn.PASS if self.media_up else Gst.PadProbeReturn.DROP
+
     def _on_state(self, webrtc, pspec, what):
         value = webrtc.get_property(pspec.name)
         nick = value.value_nick if hasattr(value, "value_nick") else str(value)
+        if what == "connection":
+            self.media_up = nick == "connected"
         self.event("webrtc", what=what, state=nick)
 
     def on_answer(self, sdp_text):
