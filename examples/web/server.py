@@ -58,9 +58,11 @@ REPLIES = [
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0: any free)")
-    p.add_argument("--ptime", type=int, default=10, help="agentaudiosrc ptime, ms (default 10)")
-    p.add_argument("--opus-frame", default="10", choices=["2.5", "5", "10", "20", "40", "60"],
-                   help="opusenc frame-size, ms (default 10)")
+    # 20 ms, not 10: 10 ms buffers and Opus frames gain about 10 ms in the element but cost
+    # 20-40 ms in Chrome's jitter buffer (docs/web.md, "What each setting bought").
+    p.add_argument("--ptime", type=int, default=20, help="agentaudiosrc ptime, ms (default 20)")
+    p.add_argument("--opus-frame", default="20", choices=["2.5", "5", "10", "20", "40", "60"],
+                   help="opusenc frame-size, ms (default 20)")
     p.add_argument("--mic-ptime", type=int, default=10,
                    help="a=ptime the page adds to the offer: the browser's Opus frames on the mic, ms (0: the browser's own, 20)")
     p.add_argument("--bitrate", type=int, default=32000, help="opusenc bitrate (default 32000)")
@@ -122,6 +124,7 @@ class App:
                 await ws.send_str(json.dumps(msg))
 
         session = None
+        figures = None
         await send({"type": "hello", "settings": self.settings(), "ts": now_ms()})
         try:
             async for m in ws:
@@ -144,8 +147,15 @@ class App:
                 elif kind == "connected" and session:
                     session.begin()
                 elif kind == "report":
-                    log.info("page report: %s", json.dumps(msg.get("figures")))
+                    figures = msg.get("figures") or {}
+                    log.debug("page report: %s", json.dumps(figures))
         finally:
+            if session and figures:
+                def p50(key):
+                    value = (figures.get(key) or {}).get("p50")
+                    return "-" if value is None else f"{value:.0f} ms"
+                log.info("session %d: the page measured (a) onset->silent %s, (b) push->heard %s, "
+                         "(c) false-interruption gap %s (p50s)", session.id, p50("a"), p50("b"), p50("c"))
             if session:
                 self.sessions.discard(session)
                 await loop.run_in_executor(None, session.stop)

@@ -30,14 +30,14 @@ fi
 
 OUT=tests/web/out
 mkdir -p "$OUT"
-# The fake microphone, made here: 2 s of silence, a 120 ms cough-like burst (brown noise with a
+# The fake microphone, made here: 2 s of silence, a 60 ms cough-like burst (brown noise with a
 # fast attack), 1.5 s of silence, a sentence, 0.4 s of silence. Chromium loops it: each pass is
 # one false interruption and one barge-in. All at 48 kHz mono.
 SENTENCE="Sorry to cut in but I have a question about the weather."
 espeak-ng -w "$OUT/sentence-22k.wav" "$SENTENCE"
 sox "$OUT/sentence-22k.wav" -r 48000 -c 1 -b 16 "$OUT/sentence.wav"
 sox -n -r 48000 -c 1 -b 16 "$OUT/silence-2.0.wav" trim 0 2.0
-BURST=${WEB_BURST_S:-0.08}
+BURST=${WEB_BURST_S:-0.06}
 sox -n -r 48000 -c 1 -b 16 "$OUT/burst.wav" synth "$BURST" brownnoise vol 0.6 fade q 0.01 "$BURST" 0.05
 sox -n -r 48000 -c 1 -b 16 "$OUT/silence-1.5.wav" trim 0 1.5
 sox -n -r 48000 -c 1 -b 16 "$OUT/silence-0.4.wav" trim 0 0.4

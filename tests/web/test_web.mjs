@@ -157,8 +157,16 @@ async function main() {
     await context.close();
   } finally {
     await browser.close();
+    const gone = () => server.proc.exitCode !== null || server.proc.signalCode !== null;
     server.proc.kill('SIGTERM');
-    await new Promise((r) => { server.proc.on('exit', r); setTimeout(r, 5000); });
+    const exited = gone() || await new Promise((r) => {
+      server.proc.on('exit', () => r(true));
+      setTimeout(() => r(gone()), 10000);
+    });
+    if (!exited) {
+      server.proc.kill('SIGKILL');
+      check('the server stops on SIGTERM', false, 'killed after 10 s');
+    }
     if (results.some((r) => !r.ok)) console.log(server.log.slice(-60).join('\n'));
   }
   console.log(`web: run took ${((Date.now() - started) / 1000).toFixed(0)} s`);

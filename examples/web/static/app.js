@@ -15,6 +15,7 @@ const MIC_QUIET_MS = 200;
 const SILENT_DB = -50;       // agent speech band below this: silent
 const SILENT_MIN_MS = 30;    // shorter dips below SILENT_DB are not silences
 const SEARCH_MS = 600;       // a pause's silence starts at most this long after the element's fade
+const HELD_FRACTION = 0.7;   // ... and lasts at least this much of the element's hold
 const BARGE_PROBE_MS = 400;  // after an interrupt the agent is silent in the ears by then
 const DOWNLINK_MARGIN = 0.8; // a silence heard sooner than 0.8 x the shortest downlink is luck
 const HEARD_DB = -35;        // agent speech band above this: heard
@@ -271,11 +272,18 @@ function analyse() {
     const earliest = made + Math.max(0, floor);
     let run = null;
     if (o.kind === 'false') {
-      // The longest such run starting within SEARCH_MS: the pause, not a gap between words.
+      // The first such run within SEARCH_MS that lasts about as long as the element held the
+      // speech (resumed - paused): the pause, not a gap between words or sentences. Without
+      // the element's figure, the longest run.
       if (!levelsCover(made + SEARCH_MS + 1000)) continue;
+      const held = o.resumedAt && o.pausedAt ? o.resumedAt - o.pausedAt : null;
       for (const r of silentRuns(made - SEARCH_MS, made + SEARCH_MS + 1000)) {
-        if (r.end >= made && r.start <= made + SEARCH_MS &&
-            (run === null || r.end - r.start > run.end - run.start)) run = r;
+        if (r.end < made || r.start > made + SEARCH_MS) continue;
+        if (held !== null) {
+          if (r.end - r.start >= HELD_FRACTION * held) { run = r; break; }
+        } else if (run === null || r.end - r.start > run.end - run.start) {
+          run = r;
+        }
       }
       if (run && run.start < earliest) {
         o.note = 'a gap in the speech ran into the pause'; o.done = true; continue;
