@@ -336,6 +336,7 @@ GstBusSyncReply drop_messages(GstBus *, GstMessage *msg, gpointer) {
     g_error_free(err);
     g_free(dbg);
   }
+  gst_message_unref(msg); /* a sync handler that drops a message owns it */
   return GST_BUS_DROP;
 }
 
@@ -878,6 +879,7 @@ GstBusSyncReply on_latency_message(GstBus *, GstMessage *msg, gpointer data) {
       gst_structure_get_boolean(st, "interrupted", &p->last_interrupted);
       p->cond.notify_all();
     }
+    gst_message_unref(msg);
     return GST_BUS_DROP;
   }
   return drop_messages(nullptr, msg, nullptr);

@@ -7,29 +7,36 @@ The pipeline is
     agentaudiosrc name=agent ! audio/x-raw,rate=24000,channels=1 ! wavenc ! filesink
     agent.speech_0 ! queue ! appsink        (the voice alone, for the plot and the measurements)
 
-The story, in pipeline running time (about 12 s in all):
+The agent is written on asyncio with the agentaudio package (python/agentaudio): an
+AgentOutput around the element, one `say()` per sentence, `await out.interrupt()` for the
+barge-in, and its typed events for the timeline. The story, in pipeline running time (about 12 s
+in all):
 
-1. A "thinking" bed plays alone: 2 s of S16LE 44100 Hz STEREO, pushed once before PLAYING and
-   looped (`background-loop`), at `background-volume` 0.3. The element downmixes and resamples it.
-2. After 1 s the agent answers with two sentences synthesised by espeak-ng, pushed in espeak-ng's
+1. A "thinking" bed plays alone: 2 s of S16LE 44100 Hz STEREO, queued before PLAYING with
+   `play_background(loop=True)` (`background-loop`), at `background-volume` 0.3. The element
+   downmixes and resamples it.
+2. After 1 s the agent answers with two sentences synthesised by espeak-ng, in espeak-ng's
    NATIVE format (S16LE 22050 Hz mono, read from its WAV header): no resampler in front of the
-   element. A feeder thread streams them the way a streaming TTS would, in small oddly sized
-   chunks, with `max-speech-time` making its pushes block (back-pressure) once 4 s are queued
-   (enough for sentence 2 to be queued whole, and its mark placed, before the barge-in).
-   Sentence 1 is pushed with `push-speech-sample` (each chunk a GstSample with its own caps),
-   sentence 2 with plain `push-speech` after setting `speech-caps`. A `mark` follows each
-   sentence. While the voice plays, the bed is ducked to a quarter (`duck-volume` 0.25, -12 dB).
-3. Half way through sentence 2 the caller barges in: `interrupt` fades the voice out (10 ms) and
-   drops the rest; the pending mark of sentence 2 is posted at once with interrupted=TRUE and the
-   utterance's `last-audio` says interrupted=TRUE. The bed comes back up while the caller talks.
+   element. Each is a `say()` of an iterable that hands the audio over the way a streaming TTS
+   would, in small oddly sized chunks; the output's worker thread pushes them, held back by
+   `max-speech-time` once 4 s are queued (enough for sentence 2 to be queued whole before the
+   barge-in). Sentence 1 is said with `caps=` (pushed with `push-speech-sample`, each chunk a
+   GstSample with its own caps), sentence 2 with plain `push-speech` after setting
+   `speech-caps`. The output places a mark after each sentence. While the voice plays, the bed
+   is ducked to a quarter (`duck-volume` 0.25, -12 dB).
+3. Half way through sentence 2 the caller barges in: `interrupt()` fades the voice out (10 ms)
+   and drops the rest; the mark of sentence 2 comes back with interrupted=TRUE, the utterance's
+   `last-audio` says interrupted=TRUE, and the handle of sentence 2 says how much was played and
+   which words were heard (espeak-ng gives no word timestamps: its text is aligned by characters,
+   which is rough). The bed comes back up while the caller talks.
 4. The agent replies with sentence 3 (a new utterance, its own first-audio/last-audio and mark),
-   the bed plays alone for a second, `clear-background` fades it out and `end-of-stream` ends the
-   stream, so that wavenc finalises the WAV file.
+   the bed plays alone for a second, `clear_background()` fades it out and `end_of_stream()`
+   ends the stream, so that wavenc finalises the WAV file.
 
 Every bus message carries the exact running time of what it reports; the demo collects them,
 records the voice alone from the `speech_0` request pad (so the bed is exactly the output minus
-the voice), measures the ducking, draws everything in a PNG and prints a short summary.
---verbose also prints every bus message as it arrives.
+the voice), measures the ducking, draws everything in a PNG and prints a short summary with the
+text the caller heard. --verbose also prints every bus message as it arrives.
 
 Run it with the Debian interpreter (it needs PyGObject, matplotlib and numpy) and the plugin on
 GST_PLUGIN_PATH, or simply `bash scripts/demo.sh`:
@@ -40,15 +47,14 @@ GST_PLUGIN_PATH, or simply `bash scripts/demo.sh`:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
 from dataclasses import dataclass, field
@@ -56,7 +62,11 @@ from dataclasses import dataclass, field
 import gi
 
 gi.require_version("Gst", "1.0")
-from gi.repository import GLib, Gst  # noqa: E402
+from gi.repository import Gst  # noqa: E402
+
+# The agentaudio package of this checkout (python/).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import agentaudio  # noqa: E402
 
 try:
     import numpy as np
@@ -226,16 +236,19 @@ class Event:
 
 
 @dataclass
-class FeederSentence:
-    """What the feeder thread did with one sentence."""
+class Utterance:
+    """One sentence said with AgentOutput.say(): what its TTS stand-in gave, and its handle."""
 
     number: int
-    how: str
-    pushed: int = 0  # bytes
+    how: str  # push-speech-sample (caps given to say) or push-speech (speech-caps)
+    handle: "agentaudio.SpeechHandle | None" = None
+    pushed: int = 0  # bytes the stand-in TTS handed over
     chunks: int = 0
-    blocked: int = 0  # pushes that waited for room (back-pressure)
-    mark_placed: bool = False
-    cut: bool = False
+    waited: int = 0  # chunks the worker took more than 5 ms to ask for (back-pressure)
+
+    @property
+    def playout(self) -> "agentaudio.Playout | None":
+        return None if self.handle is None else self.handle.playout
 
 
 # --------------------------------------------------------------------------------------
@@ -244,6 +257,8 @@ class FeederSentence:
 
 
 class AgentDemo:
+    """The agent, on asyncio: an AgentOutput around the element, one say() per sentence."""
+
     def __init__(self, output: str, sentences: list[Speech], max_speech_time: int,
                  timeout_s: int, lead_in_ms: int, pause_ms: int, tail_ms: int):
         self.output = output
@@ -252,23 +267,13 @@ class AgentDemo:
         self.lead_in_ms = lead_in_ms
         self.pause_ms = pause_ms
         self.tail_ms = tail_ms
-        self.loop = GLib.MainLoop()
         self.failures: list[str] = []
 
         self.events: list[Event] = []  # in the order they arrived
         self.eos = False
-
-        # The feeder thread takes replies (lists of sentence numbers) from this queue; None
-        # ends it. Each reply has a "cancelled" event that the barge-in sets.
-        self.replies: queue.Queue = queue.Queue()
-        self.stopping = threading.Event()  # the demo is shutting the pipeline down
-        self.feeder_log: dict[int, FeederSentence] = {}  # written by the feeder only
-        self.feeder_error: Exception | None = None
-        self.reply_cancel = [threading.Event() for _ in REPLIES]
-
+        self.utterances: dict[int, Utterance] = {}
         self.interrupt_scheduled = False
         self.finish_scheduled = False
-        self.first_audio_watchdog: int | None = None
 
         # Buffers as they leave the element: the first PTS is the WAV file's first sample, the
         # end of the last one is where EOS happened.
@@ -291,17 +296,7 @@ class AgentDemo:
 
         self.agent.set_property("max-speech-time", max_speech_time)
         self.agent.set_property("background-caps", Gst.Caps.from_string(BED_CAPS))
-        self.agent.set_property("background-loop", True)
-        self.agent.set_property("background-volume", BACKGROUND_VOLUME)
-        self.agent.set_property("duck-volume", DUCK_VOLUME)
-
         self.agent.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_src_buffer)
-
-        bus = self.pipeline.get_bus()
-        bus.add_signal_watch()
-        bus.connect("message", self.on_message)
-
-        self.feeder = threading.Thread(target=self.feed, name="tts-feeder", daemon=True)
 
     # ---- streaming threads ----------------------------------------------------------
 
@@ -321,71 +316,41 @@ class AgentDemo:
             buf.unmap(info)
         return Gst.FlowReturn.OK
 
-    # ---- feeder thread: the "TTS engine" --------------------------------------------
+    # ---- the "TTS engine" -------------------------------------------------------------
 
-    def feed(self):
-        try:
-            while True:
-                reply = self.replies.get()
-                if reply is None or self.stopping.is_set():
-                    return
-                index, numbers = reply
-                self.feed_reply(numbers, self.reply_cancel[index])
-        except Exception as exc:  # reported by the main loop
-            self.feeder_error = exc
-            GLib.idle_add(self.on_feeder_error)
+    def tts_chunks(self, record: Utterance, pcm: bytes):
+        """Like a streaming TTS: the sentence in small, oddly sized chunks. AgentOutput reads
+        this iterable on its worker thread and pushes each chunk when the element has room."""
+        last = time.monotonic()
+        while record.pushed < len(pcm):
+            size = CHUNK_SIZES[record.chunks % len(CHUNK_SIZES)]
+            chunk = pcm[record.pushed:record.pushed + size]
+            record.chunks += 1
+            record.pushed += len(chunk)
+            yield chunk
+            now = time.monotonic()
+            if now - last > 0.005:
+                record.waited += 1  # max-speech-time held the worker back
+            last = now
 
-    def feed_reply(self, numbers: list[int], cancel: threading.Event):
-        for n in numbers:
-            speech = self.sentences[n - 1]
-            how = "push-speech-sample" if n in SAMPLE_SENTENCES else "push-speech"
-            record = self.feeder_log[n] = FeederSentence(n, how)
-            if how == "push-speech":
-                # Plain push-speech takes its format from speech-caps, which applies to the
-                # data pushed after the change (the element is PLAYING by now).
-                if not self.agent.get_property("speech-caps").is_equal(speech.caps):
-                    self.agent.set_property("speech-caps", speech.caps)
-            pcm = speech.pcm
-            while record.pushed < len(pcm):
-                if cancel.is_set():
-                    record.cut = True
-                    return
-                size = CHUNK_SIZES[record.chunks % len(CHUNK_SIZES)]
-                chunk = pcm[record.pushed : record.pushed + size]
-                record.chunks += 1
-                buf = Gst.Buffer.new_wrapped(chunk)
-                started = time.monotonic()
-                if how == "push-speech-sample":
-                    # The sample's caps describe the bytes: speech-caps is not consulted.
-                    ret = self.agent.emit(
-                        "push-speech-sample", Gst.Sample.new(buf, speech.caps, None, None)
-                    )
-                else:
-                    ret = self.agent.emit("push-speech", buf)
-                if time.monotonic() - started > 0.005:
-                    record.blocked += 1  # max-speech-time made it wait for room
-                if ret == Gst.FlowReturn.OK:
-                    record.pushed += len(chunk)
-                    if cancel.is_set():
-                        # This push may have begun just after the barge-in's interrupt
-                        # returned, and then it was queued: drop it as well.
-                        self.agent.emit("interrupt")
-                        record.cut = True
-                        return
-                    continue
-                if self.stopping.is_set():
-                    return
-                if ret == Gst.FlowReturn.FLUSHING and cancel.is_set():
-                    # The interrupt woke this push, blocked by max-speech-time: not queued.
-                    record.cut = True
-                    return
-                raise RuntimeError(f"{how} returned {ret.value_nick} in sentence {n}")
-            # After the sentence's last byte: its mark message says when the caller has heard
-            # the whole sentence (or, with interrupted=TRUE, that they never will).
-            self.agent.emit("mark", f"sentence-{n}")
-            record.mark_placed = True
+    def say(self, n: int) -> None:
+        speech = self.sentences[n - 1]
+        how = "push-speech-sample" if n in SAMPLE_SENTENCES else "push-speech"
+        record = self.utterances[n] = Utterance(n, how)
+        if how == "push-speech-sample":
+            # Each chunk goes with its caps (push-speech-sample): speech-caps is not consulted.
+            caps = speech.caps
+        else:
+            # Plain push-speech takes its format from speech-caps, read when the utterance
+            # starts. Utterance 1 carries its own caps, so it can be changed now.
+            caps = None
+            if not self.agent.get_property("speech-caps").is_equal(speech.caps):
+                self.agent.set_property("speech-caps", speech.caps)
+        record.handle = self.out.say(self.tts_chunks(record, speech.pcm), text=speech.text,
+                                     caps=caps)
+        vlog(f"  demo: say sentence {n} ({how}) at {secs(self.running_time())}")
 
-    # ---- main loop: the agent's logic -----------------------------------------------
+    # ---- the agent's logic, on the loop -----------------------------------------------
 
     def running_time(self) -> int | None:
         clock = self.pipeline.get_clock()
@@ -407,196 +372,180 @@ class AgentDemo:
         self.events.append(ev)
         return ev
 
-    def start_reply(self, index: int):
-        vlog(f"  demo: reply {index + 1} (sentences {REPLIES[index]}) at "
-             f"{secs(self.running_time())}")
-        self.replies.put((index, REPLIES[index]))
-        if index == 0:
-            self.first_audio_watchdog = GLib.timeout_add(3000, self.on_no_first_audio)
-        return GLib.SOURCE_REMOVE
+    def start_reply(self, index: int) -> None:
+        vlog(f"  demo: reply {index + 1} (sentences {REPLIES[index]})")
+        for n in REPLIES[index]:
+            self.say(n)
 
-    def on_no_first_audio(self):
-        self.first_audio_watchdog = None
-        self.fail("no first-audio message within 3 s of the first push-speech")
-        return GLib.SOURCE_REMOVE
-
-    def schedule_interrupt(self, sentence_start: int):
+    def schedule_interrupt(self, sentence_start: int) -> None:
         """Barge in when half of the interrupted sentence has played."""
         if self.interrupt_scheduled:
             return
         self.interrupt_scheduled = True
         target = sentence_start + self.sentences[INTERRUPTED_SENTENCE - 1].duration // 2
         now = self.running_time() or sentence_start
-        delay_ms = max(0, (target - now) // MSECOND)
+        delay = max(0, target - now) / SECOND
         vlog(f"  demo: sentence-{INTERRUPTED_SENTENCE} starts at {secs(sentence_start)}; "
-             f"barging in at {secs(target)} (in {delay_ms} ms)")
-        GLib.timeout_add(delay_ms, self.do_interrupt)
+             f"barging in at {secs(target)} (in {delay * 1000:.0f} ms)")
+        self.tasks.append(asyncio.ensure_future(self.barge_in(delay)))
 
-    def do_interrupt(self):
-        self.reply_cancel[0].set()  # the feeder abandons the rest of reply 1, if any
+    async def barge_in(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         ev = self.call("interrupt")
-        ev.dropped = self.agent.emit("interrupt")
+        # Atomic: nothing reply 1 has pushed plays after this (beyond the 10 ms fade), and its
+        # utterances not yet pushed never will be; no cancel flag, no second interrupt.
+        ev.dropped = round(await self.out.interrupt() * SECOND)
         vlog(f"  demo: interrupt at {secs(ev.time)} -> dropped {secs(ev.dropped)} of queued "
              "speech")
         # The caller talks for a moment; then the agent answers.
-        GLib.timeout_add(self.pause_ms, self.start_reply, 1)
-        return GLib.SOURCE_REMOVE
+        await asyncio.sleep(self.pause_ms / 1000)
+        self.start_reply(1)
 
-    def schedule_finish(self):
+    def schedule_finish(self) -> None:
         """After the last sentence: the bed alone for a while, then clear it, then EOS."""
         if self.finish_scheduled:
             return
         self.finish_scheduled = True
-        self.replies.put(None)  # the feeder has nothing more to say
         vlog(f"  demo: last sentence played; the bed plays alone for {self.tail_ms} ms")
-        GLib.timeout_add(self.tail_ms, self.do_clear_background)
+        self.tasks.append(asyncio.ensure_future(self.finish()))
 
-    def do_clear_background(self):
+    async def finish(self) -> None:
+        await asyncio.sleep(self.tail_ms / 1000)
         ev = self.call("clear-background")
-        ev.dropped = self.agent.emit("clear-background")
+        ev.dropped = round(self.out.clear_background() * SECOND)
         vlog(f"  demo: clear-background at {secs(ev.time)} -> {secs(ev.dropped)} of the "
              "current loop dropped")
         # end-of-stream does not wait for the background: let the fade-out and a little
         # silence reach the file first.
-        GLib.timeout_add(200, self.do_end_of_stream)
-        return GLib.SOURCE_REMOVE
-
-    def do_end_of_stream(self):
+        await asyncio.sleep(0.2)
         ev = self.call("end-of-stream")
-        ret = self.agent.emit("end-of-stream")
+        ret = await self.out.end_of_stream()
         vlog(f"  demo: end-of-stream at {secs(ev.time)} -> {ret.value_nick}")
         if ret != Gst.FlowReturn.OK:
             self.fail(f"end-of-stream returned {ret.value_nick}")
-        return GLib.SOURCE_REMOVE
 
-    def on_feeder_error(self):
-        self.fail(f"feeder thread: {self.feeder_error}")
-        return GLib.SOURCE_REMOVE
-
-    def on_timeout(self):
-        self.timeout_id = None
-        self.fail(f"timed out after {self.timeout_s} s")
-        return GLib.SOURCE_REMOVE
-
-    def on_sigint(self):
-        self.sigint_id = None
-        self.fail("interrupted by SIGINT")
-        return GLib.SOURCE_REMOVE
-
-    def fail(self, why: str):
+    def fail(self, why: str) -> None:
         vlog(f"  demo: stopping: {why}")
         self.failures.append(why)
-        self.loop.quit()
+        if not self.done.done():
+            self.done.set_result(None)
 
-    # ---- the bus ----------------------------------------------------------------------
+    # ---- what the element reports -------------------------------------------------------
 
-    @staticmethod
-    def describe_structure(s) -> str:
-        parts = []
-        for i in range(s.n_fields()):
-            name = s.nth_field_name(i)
-            value = s.get_value(name)
-            if name in ("running-time", "duration", "dropped"):
-                parts.append(f"{name}={secs(value)}")
+    def sentence_of(self, handle) -> int | None:
+        return next((n for n, u in self.utterances.items() if u.handle is handle), None)
+
+    async def watch_output(self, events) -> None:
+        """The element's messages, as AgentOutput's typed events."""
+        first_audio_seen = False
+        async for e in events:
+            if isinstance(e, agentaudio.FirstAudio):
+                ev = Event("first-audio", e.running_time)
+                first_audio_seen = True
+            elif isinstance(e, agentaudio.LastAudio):
+                ev = Event("last-audio", e.running_time, interrupted=e.interrupted,
+                           duration=e.duration, dropped=e.dropped)
+            elif isinstance(e, agentaudio.Mark):
+                n = self.sentence_of(e.handle)
+                if n is None:
+                    continue
+                rt = Gst.CLOCK_TIME_NONE if e.running_time is None else e.running_time
+                ev = Event("mark", rt, f"sentence-{n}", interrupted=e.interrupted)
             else:
-                parts.append(f"{name}={value}")
-        return f"{s.get_name():<11} " + " ".join(parts)
+                continue
+            vlog(f"  bus: {ev.kind:<11} {ev.name} running-time={secs(ev.time)}"
+                 + (f" duration={secs(ev.duration)} dropped={secs(ev.dropped)} "
+                    f"interrupted={ev.interrupted}" if ev.kind == "last-audio" else "")
+                 + (f" interrupted={ev.interrupted}" if ev.kind == "mark" else ""))
+            self.events.append(ev)
+            if ev.kind == "mark" and not ev.interrupted:
+                if ev.name == f"sentence-{INTERRUPTED_SENTENCE - 1}":
+                    self.schedule_interrupt(ev.time)
+                if ev.name == f"sentence-{len(self.sentences)}":
+                    self.schedule_finish()
+            if first_audio_seen and self.first_audio_watchdog is not None:
+                self.first_audio_watchdog.cancel()
+                self.first_audio_watchdog = None
 
-    def on_element_message(self, s):
-        name = s.get_name()
-        if name not in ("first-audio", "last-audio", "mark"):
-            return
-        ev = Event(name, s.get_value("running-time"))
-        if name == "last-audio":
-            ev.duration = s.get_value("duration")
-            ev.dropped = s.get_value("dropped")
-            ev.interrupted = s.get_value("interrupted")
-        elif name == "mark":
-            ev.name = s.get_string("name")
-            ev.interrupted = s.get_value("interrupted")
-        self.events.append(ev)
+    async def watch_bus(self, messages) -> None:
+        """EOS, errors and warnings (and, with --verbose, the rest)."""
+        async for msg in messages:
+            t = msg.type
+            src_name = msg.src.get_name() if msg.src else "?"
+            if t == Gst.MessageType.ERROR:
+                err, dbg = msg.parse_error()
+                self.fail(f"error from {src_name}: {err.message} ({dbg})")
+            elif t == Gst.MessageType.WARNING:
+                err, dbg = msg.parse_warning()
+                log(f"  bus: WARNING from {src_name}: {err.message} ({dbg})")
+            elif t == Gst.MessageType.EOS:
+                # EOS carries no running time; it happened where the last buffer ended.
+                when = self.end_of_last_buffer or self.running_time() or 0
+                self.events.append(Event("eos", when))
+                vlog(f"  bus: EOS (the last buffer ended at {secs(when)})")
+                self.eos = True
+                if not self.done.done():
+                    self.done.set_result(None)
+            elif VERBOSE and t == Gst.MessageType.STATE_CHANGED and msg.src == self.pipeline:
+                old, new, _pending = msg.parse_state_changed()
+                log(f"  bus: state-changed {src_name}: {old.value_nick} -> {new.value_nick}")
 
-        if name == "first-audio" and self.first_audio_watchdog is not None:
-            GLib.source_remove(self.first_audio_watchdog)
-            self.first_audio_watchdog = None
-        if name == "mark" and not ev.interrupted:
-            if ev.name == f"sentence-{INTERRUPTED_SENTENCE - 1}":
-                self.schedule_interrupt(ev.time)
-            if ev.name == f"sentence-{len(self.sentences)}":
-                self.schedule_finish()
-
-    def on_message(self, _bus, msg):
-        t = msg.type
-        src_name = msg.src.get_name() if msg.src else "?"
-        if t == Gst.MessageType.ELEMENT and msg.src == self.agent:
-            s = msg.get_structure()
-            vlog(f"  bus: {self.describe_structure(s)}")
-            self.on_element_message(s)
-        elif t == Gst.MessageType.ERROR:
-            err, dbg = msg.parse_error()
-            self.fail(f"error from {src_name}: {err.message} ({dbg})")
-        elif t == Gst.MessageType.WARNING:
-            err, dbg = msg.parse_warning()
-            log(f"  bus: WARNING from {src_name}: {err.message} ({dbg})")
-        elif t == Gst.MessageType.EOS:
-            # EOS carries no running time; it happened where the last buffer ended.
-            when = self.end_of_last_buffer or self.running_time() or 0
-            self.events.append(Event("eos", when))
-            vlog(f"  bus: EOS (the last buffer ended at {secs(when)})")
-            self.eos = True
-            self.loop.quit()
-        elif VERBOSE:
-            if t == Gst.MessageType.STATE_CHANGED:
-                if msg.src == self.pipeline:  # every element posts these; the pipeline's do
-                    old, new, _pending = msg.parse_state_changed()
-                    log(f"  bus: state-changed {src_name}: {old.value_nick} -> {new.value_nick}")
-            elif t != Gst.MessageType.STREAM_STATUS:
-                s = msg.get_structure()
-                fields = f" {s.to_string()}" if s is not None else ""
-                log(f"  bus: {Gst.MessageType.get_name(t)} from {src_name}{fields}")
-        return True
+    async def no_first_audio(self) -> None:
+        await asyncio.sleep(self.lead_in_ms / 1000 + 3)
+        self.first_audio_watchdog = None
+        self.fail("no first-audio message within 3 s of the first say()")
 
     # ---- running it -----------------------------------------------------------------
 
-    def run(self, bed: bytes) -> float:
-        self.timeout_id = GLib.timeout_add_seconds(self.timeout_s, self.on_timeout)
-        self.sigint_id = GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, self.on_sigint)
+    async def run(self, bed: bytes) -> float:
+        loop = asyncio.get_running_loop()
+        self.done = loop.create_future()
+        self.tasks: list[asyncio.Future] = []
+        self.out = agentaudio.AgentOutput(self.agent)
+        self.out.background_volume = BACKGROUND_VOLUME
+        self.out.duck_volume = DUCK_VOLUME
+        events = self.out.events()
+        messages = agentaudio.bus_messages(
+            self.pipeline, Gst.MessageType.EOS | Gst.MessageType.ERROR |
+            Gst.MessageType.WARNING | Gst.MessageType.STATE_CHANGED)
+        watchers = [asyncio.ensure_future(self.watch_output(events)),
+                    asyncio.ensure_future(self.watch_bus(messages))]
+        loop.add_signal_handler(signal.SIGINT, self.fail, "interrupted by SIGINT")
         started = time.monotonic()
-        # Pushed once, before PLAYING: it plays from the first buffer, and forever
-        # (background-loop) until clear-background.
-        ret = self.agent.emit("push-background", Gst.Buffer.new_wrapped(bed))
-        if ret != Gst.FlowReturn.OK:
-            self.fail(f"push-background returned {ret.value_nick}")
-            return 0.0
-        self.feeder.start()
+        # Queued before PLAYING: it plays from the first buffer, and forever (background-loop)
+        # until clear-background.
+        bed_queued = self.out.play_background(bed, loop=True)
+        self.first_audio_watchdog = None
         if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
             self.fail("the pipeline refused to go to PLAYING")
         else:
             # The bed plays alone for the lead-in, as while the agent "thinks".
-            GLib.timeout_add(self.lead_in_ms, self.start_reply, 0)
-            self.loop.run()
+            self.first_audio_watchdog = asyncio.ensure_future(self.no_first_audio())
+            await asyncio.sleep(self.lead_in_ms / 1000)
+            if not await bed_queued:
+                self.fail("the background bed was not queued")
+            self.start_reply(0)
+            try:
+                await asyncio.wait_for(asyncio.shield(self.done), self.timeout_s)
+            except asyncio.TimeoutError:
+                self.fail(f"timed out after {self.timeout_s} s")
         wall = time.monotonic() - started
-        for source_id in (self.timeout_id, self.sigint_id, self.first_audio_watchdog):
-            if source_id is not None:
-                GLib.source_remove(source_id)
-
-        self.stopping.set()
-        self.replies.put(None)
-        bus = self.pipeline.get_bus()
-        bus.remove_signal_watch()
+        loop.remove_signal_handler(signal.SIGINT)
+        for task in self.tasks + watchers + [self.first_audio_watchdog]:
+            if task is not None:
+                task.cancel()
+        messages.close()
         if not self.eos:
-            self.finalise_after_failure(bus)
-        # NULL unblocks a feeder still waiting in push-speech (it gets FLUSHING).
+            self.finalise_after_failure()
+        # NULL ends whatever the output still had pending (it resolves every handle).
         self.pipeline.set_state(Gst.State.NULL)
-        self.feeder.join(timeout=5)
-        if self.feeder.is_alive():
-            self.failures.append("the feeder thread did not finish")
-        if self.feeder_error is not None and not any("feeder" in f for f in self.failures):
-            self.failures.append(f"feeder thread: {self.feeder_error}")
+        await asyncio.sleep(0)
+        await self.out.aclose()
         return wall
 
-    def finalise_after_failure(self, bus):
+    def finalise_after_failure(self) -> None:
         """Stopped early: still send EOS through so that wavenc writes a valid header."""
+        bus = self.pipeline.get_bus()
         self.pipeline.send_event(Gst.Event.new_eos())
         msg = bus.timed_pop_filtered(2 * SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
         if msg is None or msg.type != Gst.MessageType.EOS:
@@ -758,12 +707,30 @@ def check(demo: AgentDemo, result: Analysis) -> list[str]:
         failures.append("interrupt returned 0 ns dropped")
     if demo.call_event("clear-background") is None and demo.eos:
         failures.append("clear-background was never called")
-    for n, record in sorted(demo.feeder_log.items()):
-        mark = demo.mark(n)
-        if record.mark_placed and mark is None:
-            failures.append(f"mark sentence-{n} was placed but no mark message came")
-        elif mark is not None and mark.interrupted != (n == INTERRUPTED_SENTENCE):
+    spans = {span.number: span for span in result.spans}
+    for n, record in sorted(demo.utterances.items()):
+        mark, playout = demo.mark(n), record.playout
+        if playout is None:
+            failures.append(f"sentence {n}: its handle never resolved")
+            continue
+        if mark is None:
+            failures.append(f"sentence {n}: no mark message came")
+        elif mark.interrupted != (n == INTERRUPTED_SENTENCE):
             failures.append(f"mark sentence-{n}: interrupted={mark.interrupted}")
+        if playout.interrupted != (n == INTERRUPTED_SENTENCE):
+            failures.append(f"sentence {n}: the handle says interrupted={playout.interrupted}")
+        # What the handle says was played, against the span on the bus (the sentence plays
+        # without a gap: the TTS is faster than real time).
+        span = spans.get(n)
+        if span is not None and span.played is not None and \
+                abs(round(playout.played_s * SECOND) - span.played) > MSECOND // 10:
+            failures.append(f"sentence {n}: the handle says {playout.played_s:.4f} s played, "
+                            f"the bus {secs(span.played, 4)}")
+        if n == INTERRUPTED_SENTENCE and not (
+                playout.heard_text and demo.sentences[n - 1].text.startswith(playout.heard_text)
+                and playout.heard_text != demo.sentences[n - 1].text):
+            failures.append(f"sentence {n}: heard_text {playout.heard_text!r} is not the start "
+                            "of its text")
     for span in result.spans:
         if span.played is None:
             failures.append(f"sentence {span.number}: no start or end in the bus messages")
@@ -919,6 +886,13 @@ def plot(demo: AgentDemo, result: Analysis, path: str):
                                           edgecolor="#9e9e9e", lw=0.6))
             ax_sp.text(b + 0.04, -0.55, f"never played: {missing:.2f} s", fontsize=7.5,
                        color="#616161", va="bottom")
+            record = demo.utterances.get(span.number)
+            if record is not None and record.playout is not None:
+                # The words before the cut (by character count: espeak-ng gives no timestamps).
+                words = record.playout.heard_text.split()
+                shown = " ".join(words[-4:])
+                ax_sp.text(a + 0.04, -0.93, f"heard: \"{'... ' if len(words) > 4 else ''}"
+                           f"{shown}\"", fontsize=7, style="italic", va="bottom")
     interrupt = demo.call_event("interrupt")
     firsts = demo.of_kind("first-audio")
     if interrupt is not None and len(firsts) > 1:
@@ -1025,6 +999,14 @@ def summary(demo: AgentDemo, result: Analysis, png: str | None) -> list[str]:
         fade_ms = demo.agent.get_property("interrupt-fade") // MSECOND
         timeline.append((interrupt.time, f"interrupt() dropped {interrupt.dropped / SECOND:.2f} s "
                          f"of queued speech after a {fade_ms} ms fade; {said}"))
+    record = demo.utterances.get(INTERRUPTED_SENTENCE)
+    heard = None if record is None or record.playout is None else record.playout
+    if interrupt is not None and heard is not None:
+        # espeak-ng gives no word timestamps: the text is aligned by characters (rough).
+        timeline.append((interrupt.time + 1, f"the caller heard {heard.played_s:.2f} s of "
+                         f"sentence {INTERRUPTED_SENTENCE}: \"{heard.heard_text}\" (its text "
+                         "aligned by characters, give the TTS's word timestamps for an exact "
+                         "cut)"))
     clear, eos = demo.call_event("clear-background"), demo.of_kind("eos")
     if clear is not None and eos:
         timeline.append((clear.time, "clear-background() fades the bed out; end-of-stream() -> "
@@ -1056,13 +1038,15 @@ def summary(demo: AgentDemo, result: Analysis, png: str | None) -> list[str]:
 def verbose_details(demo: AgentDemo, result: Analysis, wall: float):
     log("")
     log("Details")
-    for n, r in sorted(demo.feeder_log.items()):
+    for n, r in sorted(demo.utterances.items()):
         speech = demo.sentences[n - 1]
-        state = "cut by the interrupt" if r.cut else "complete"
-        log(f"  feeder sentence-{n} ({r.how}, {speech.rate} Hz x {speech.channels}): "
-            f"{secs(speech.ns(r.pushed))} of {secs(speech.duration)} pushed in {r.chunks} "
-            f"chunks, {r.blocked} blocked by max-speech-time, {state}, "
-            f"mark {'placed' if r.mark_placed else 'not placed'}")
+        p = r.playout
+        state = "no playout" if p is None else (
+            f"played {p.played_s:.3f} s of the {p.duration_s:.3f} s pushed"
+            + (", cut by the interrupt" if p.interrupted else ""))
+        log(f"  say sentence-{n} ({r.how}, {speech.rate} Hz x {speech.channels}): the TTS gave "
+            f"{secs(speech.ns(r.pushed))} of {secs(speech.duration)} in {r.chunks} chunks, "
+            f"{r.waited} held back by max-speech-time; {state}")
     for ev in sorted(demo.events, key=lambda e: e.time):
         when = "" if ev.clock_time is None else f" (clock: {secs(ev.clock_time, 4)})"
         log(f"  {secs(ev.time, 4):>10}  {event_label(ev)}{when}")
@@ -1136,7 +1120,7 @@ def main() -> int:
          f"background-volume={BACKGROUND_VOLUME}, duck-volume={DUCK_VOLUME}, background-loop) "
          f"! {OUTPUT_CAPS} ! wavenc ! filesink location={output}; agent.speech_0 ! queue ! "
          "appsink")
-    wall = demo.run(bed)
+    wall = asyncio.run(demo.run(bed))
 
     result = Analysis(spans=sentence_spans(demo))
     try:

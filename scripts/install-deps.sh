@@ -25,6 +25,12 @@ PACKAGES=(
   gir1.2-gstreamer-1.0
   espeak-ng
   python3-matplotlib                # the demo's timeline and the benchmark's plot
+  # the agentaudio Python package (python/) and its tests
+  python3-numpy
+  python3-aiortc                    # agentaudio.aiortc.AgentAudioTrack
+  python3-av
+  python3-pytest
+  python3-venv                      # the venv the README's recipe makes
   # the web demo (examples/web) and its browser test (tests/web)
   python3-aiohttp                   # HTTP and the signalling websocket
   gir1.2-nice-0.1                   # to keep ICE on 127.0.0.1

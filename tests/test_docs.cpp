@@ -9,7 +9,15 @@
  *   (the description); where the table has them, the "type" cell names the
  *   value type, the "default" cell holds the default of a number or boolean,
  *   and the "mutable in" cell matches the GST_PARAM_MUTABLE_* flag;
- *   read-only properties say "read-only" and writable ones do not;
+ *   read-only properties say "read-only" and writable ones do not.
+ *   One exception: a property that a GStreamer newer than the one the
+ *   reference was written against adds to a parent class (GstBaseSrc 1.24's
+ *   automatic-eos) may instead be covered by the generic row of the
+ *   inherited-properties table, whose first cell is "*any other*" and whose
+ *   "from" cell names the parent classes and the version ("`GstBaseSrc`,
+ *   `GstObject`, in GStreamer after 1.22"). On that version or an older one
+ *   the generic row covers nothing, and a property of the element's own type
+ *   always needs its own row;
  * - every signal gst-inspect-1.0 lists ("Element Actions" and "Element
  *   Signals": the signals of the element's type and its parents below
  *   GstElement) has a row in a "signal" table with a non-empty description,
@@ -26,6 +34,7 @@
 /* Before gstcheck.h, whose fail() macro breaks the iostream headers. */
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -104,14 +113,9 @@ bool is_separator(const std::string &line) {
          line.find_first_not_of("|-: \t") == std::string::npos;
 }
 
-Doc read_doc(const gchar *path) {
+Doc parse_doc(std::vector<std::string> lines) {
   Doc doc;
-  std::ifstream in(path);
-  fail_unless(in.good(), "cannot read %s", path);
-  std::string line;
-  while (std::getline(in, line))
-    doc.lines.push_back(line);
-
+  doc.lines = std::move(lines);
   bool fence = false;
   for (std::size_t i = 0; i < doc.lines.size(); i++) {
     const std::string &l = doc.lines[i];
@@ -141,6 +145,55 @@ Doc read_doc(const gchar *path) {
     }
   }
   return doc;
+}
+
+Doc read_doc(const gchar *path) {
+  std::ifstream in(path);
+  fail_unless(in.good(), "cannot read %s", path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line))
+    lines.push_back(line);
+  return parse_doc(std::move(lines));
+}
+
+/* The generic row of the inherited-properties table: the parent classes
+ * (code spans of its "from" cell) whose properties it covers when the
+ * running GStreamer is newer than 1.<after_minor>. */
+struct GenericRow {
+  bool found = false;
+  std::set<std::string> classes;
+  int after_minor = -1;
+  int line = 0;
+};
+
+const char *const GENERIC_ROW = "*any other*";
+
+GenericRow generic_row(const Doc &doc) {
+  GenericRow g;
+  for (const Table &t : doc.tables) {
+    if (t.header.empty() || t.header[0] != "property")
+      continue;
+    for (const auto &row : t.rows) {
+      if (row.empty() || row[0] != GENERIC_ROW)
+        continue;
+      g.found = true;
+      g.line = t.line;
+      int from = t.column("from");
+      const std::string c = from >= 0 && from < static_cast<int>(row.size()) ? row[from] : "";
+      for (std::size_t b = c.find('`'); b != std::string::npos; b = c.find('`', b + 1)) {
+        std::size_t e = c.find('`', b + 1);
+        if (e == std::string::npos)
+          break;
+        g.classes.insert(c.substr(b + 1, e - b - 1));
+        b = e;
+      }
+      std::size_t v = c.find("after 1.");
+      if (v != std::string::npos)
+        g.after_minor = std::atoi(c.c_str() + v + 8);
+    }
+  }
+  return g;
 }
 
 std::string code(const gchar *name) {
@@ -242,17 +295,22 @@ GstElement *make_element() {
   return e;
 }
 
-}  // namespace
-
-GST_START_TEST(test_every_property_is_documented) {
-  Doc doc = read_doc(docs_path);
-  GstElement *element = make_element();
+/* What is wrong with the properties of `klass` in `doc`, when the running
+ * GStreamer is 1.`minor`. `own` is the element's type: its properties always
+ * need a row of their own; `covered` gets the inherited ones that only the
+ * generic row documents. */
+std::vector<std::string> property_problems(const Doc &doc, GObjectClass *klass, GType own,
+                                           guint minor,
+                                           std::vector<std::string> *covered = nullptr) {
   guint n;
-  GParamSpec **specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(element), &n);
+  GParamSpec **specs = g_object_class_list_properties(klass, &n);
   Failures f;
   std::set<std::string> names;
+  const GenericRow generic = generic_row(doc);
 
-  fail_unless(n > 0);
+  if (generic.found && generic.after_minor < 0)
+    f.add("generic row (table at line " + std::to_string(generic.line) +
+          "): its \"from\" cell does not say \"after 1.N\"");
   for (guint i = 0; i < n; i++) {
     GParamSpec *p = specs[i];
     const gchar *name = g_param_spec_get_name(p);
@@ -263,7 +321,16 @@ GST_START_TEST(test_every_property_is_documented) {
 
     auto rows = rows_for(doc, "property", name);
     if (rows.empty()) {
-      f.add(std::string("property ") + name + ": no row in a \"property\" table");
+      const gchar *owner = g_type_name(p->owner_type);
+      if (p->owner_type != own && generic.found && generic.after_minor >= 0 &&
+          static_cast<int>(minor) > generic.after_minor &&
+          generic.classes.count(owner) > 0) {
+        if (covered != nullptr)
+          covered->push_back(std::string(name) + " (" + owner + ")");
+        continue;
+      }
+      f.add(std::string("property ") + name + ": no row in a \"property\" table" +
+            (p->owner_type == own ? "" : std::string(" (inherited from ") + owner + ")"));
       continue;
     }
     if (rows.size() > 1)
@@ -322,13 +389,97 @@ GST_START_TEST(test_every_property_is_documented) {
     if (!t.header.empty() && t.header[0] == "property")
       for (const auto &row : t.rows) {
         std::string n0 = row.empty() ? "" : row[0];
+        if (n0 == GENERIC_ROW)
+          continue;
         if (n0.size() < 3 || names.count(n0.substr(1, n0.size() - 2)) == 0)
           f.add("table at line " + std::to_string(t.line) + " documents " + n0 +
                 ", which is not a property of agentaudiosrc");
       }
 
+  return f.list;
+}
+
+}  // namespace
+
+GST_START_TEST(test_every_property_is_documented) {
+  Doc doc = read_doc(docs_path);
+  GstElement *element = make_element();
+  std::vector<std::string> covered;
+  guint major, minor, micro, nano;
+  gst_version(&major, &minor, &micro, &nano);
+  Failures f;
+  f.list = property_problems(doc, G_OBJECT_GET_CLASS(element), G_OBJECT_TYPE(element),
+                             minor, &covered);
+  for (const std::string &c : covered)
+    g_print("property %s: no row of its own, covered by the generic row for what "
+            "GStreamer %u.%u adds to a parent class\n",
+            c.c_str(), major, minor);
   gst_object_unref(element);
   f.check("properties");
+}
+GST_END_TEST;
+
+/* The rules above on a made-up reference: the generic row covers a parent
+ * class's property only on a newer GStreamer than it names, and never one of
+ * the element's own. */
+GST_START_TEST(test_generic_row_covers_only_newer_inherited_properties) {
+  GstElement *element = make_element();
+  GObjectClass *klass = G_OBJECT_GET_CLASS(element);
+  const GType own = G_OBJECT_TYPE(element);
+  /* Every property gets a row, except num-buffers (GstBaseSrc) and ptime
+   * (ours). */
+  std::vector<std::string> lines = {
+      "| property | type | from | description |",
+      "|---|---|---|---|",
+  };
+  guint n;
+  GParamSpec **specs = g_object_class_list_properties(klass, &n);
+  for (guint i = 0; i < n; i++) {
+    const std::string name = g_param_spec_get_name(specs[i]);
+    if (name == "num-buffers" || name == "ptime")
+      continue;
+    const bool ro = (specs[i]->flags & G_PARAM_WRITABLE) == 0;
+    lines.push_back("| `" + name + "` | " + g_type_name(G_PARAM_SPEC_VALUE_TYPE(specs[i])) +
+                    " | | " + (ro ? "read-only; " : "") + "something |");
+  }
+  g_free(specs);
+  auto has = [](const std::vector<std::string> &v, const std::string &what) {
+    for (const std::string &s : v)
+      if (s.find(what) != std::string::npos)
+        return true;
+    return false;
+  };
+
+  /* No generic row: both are missing. */
+  std::vector<std::string> p = property_problems(parse_doc(lines), klass, own, 99);
+  fail_unless(has(p, "property ptime: no row"));
+  fail_unless(has(p, "property num-buffers: no row"));
+
+  /* A generic row for GstBaseSrc after 1.22: num-buffers is covered on 1.24,
+   * not on 1.22; ptime never. */
+  lines.push_back("| *any other* | | `GstBaseSrc`, `GstObject`, in GStreamer after 1.22 | "
+                  "What a later GStreamer adds |");
+  std::vector<std::string> covered;
+  p = property_problems(parse_doc(lines), klass, own, 24, &covered);
+  fail_unless(has(p, "property ptime: no row"));
+  fail_if(has(p, "num-buffers"), "num-buffers not covered on 1.24");
+  fail_unless(has(covered, "num-buffers (GstBaseSrc)"));
+  fail_unless(p.size() == 1, "%d problems, expected only ptime's", (int)p.size());
+  p = property_problems(parse_doc(lines), klass, own, 22);
+  fail_unless(has(p, "property num-buffers: no row"));
+
+  /* It covers only the classes it names. */
+  lines.back() = "| *any other* | | `GstObject`, in GStreamer after 1.22 | What a later "
+                 "GStreamer adds |";
+  p = property_problems(parse_doc(lines), klass, own, 24);
+  fail_unless(has(p, "property num-buffers: no row"));
+
+  /* Without "after 1.N" it is an error itself. */
+  lines.back() = "| *any other* | | `GstBaseSrc` | What a later GStreamer adds |";
+  p = property_problems(parse_doc(lines), klass, own, 24);
+  fail_unless(has(p, "does not say \"after 1.N\""));
+  fail_unless(has(p, "property num-buffers: no row"));
+  gst_object_unref(element);
 }
 GST_END_TEST;
 
@@ -497,6 +648,7 @@ static Suite *docs_suite(void) {
   TCase *tc = tcase_create("reference");
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_every_property_is_documented);
+  tcase_add_test(tc, test_generic_row_covers_only_newer_inherited_properties);
   tcase_add_test(tc, test_every_signal_is_documented);
   tcase_add_test(tc, test_every_pad_template_is_documented);
   tcase_add_test(tc, test_contents_and_links);

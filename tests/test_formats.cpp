@@ -354,7 +354,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_push_speech_sample_errors_name_it) {
   Src s = src_new();
-  GstCaps *caps = gst_caps_from_string("audio/x-opus, rate=48000, channels=1");
+  GstCaps *caps = gst_caps_from_string("audio/x-agentaudio-unknown, rate=48000, channels=1");
   GstBuffer *buffer = gst_buffer_new_allocate(NULL, 10, NULL);
   GstSample *sample = gst_sample_new(buffer, caps, NULL, NULL);
   GstFlowReturn ret = GST_FLOW_OK;
@@ -425,6 +425,221 @@ GST_START_TEST(test_mark_after_resampled_speech_is_at_its_end) {
 }
 GST_END_TEST;
 
+/* Phase continuity across output rate changes (issue 18).
+ *
+ * A 440 Hz sine at 24 kHz is queued whole, then played while downstream
+ * renegotiates the output rate. Every output sample is compared with the
+ * ideal continuous sine at the running time the timeline gives it. */
+
+static const double kToneHz = 440.0;
+static const double kToneAmp = 8000.0;
+
+/* AGENTAUDIO_TEST_FIGURES=1 prints what the continuity tests measured. */
+static void report(const gchar *what, double steady, const struct RateRun &run);
+
+struct RateRun {
+  double max_deviation = 0;
+  int rate_changes = 0;
+  gsize samples = 0;
+};
+
+/* Sets the harness's downstream caps to `rate` mono and asks the element to
+ * renegotiate. */
+static void ask_rate(Src &s, gint rate) {
+  gchar *caps = g_strdup_printf(
+      "audio/x-raw, format=S16LE, layout=interleaved, rate=%d, channels=1", rate);
+  gst_harness_set_sink_caps_str(s.h, caps);
+  g_free(caps);
+  gst_harness_push_upstream_event(s.h, gst_event_new_reconfigure());
+}
+
+/* Plays `buffers` buffers of the queued sine; before buffer k (k > 0, every
+ * `every` buffers) asks for the next rate of `rates`. Skips the first 20 ms
+ * of speech (its onset from silence is not a rate change). */
+static RateRun play_sine(const std::vector<gint> &rates, int buffers, int every,
+                         bool bed = false) {
+  Src s = src_new();
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
+  if (!rates.empty())
+    ask_rate(s, rates[0]);
+  if (bed) {
+    /* 1 s: 440 whole periods, so the loop is seamless too. */
+    g_object_set(s.element, "background-loop", TRUE, NULL);
+    std::vector<gint16> in = sine<gint16>(RATE, 1, RATE, kToneHz, kToneAmp);
+    fail_unless_equals_int(push_background(s.element, in), GST_FLOW_OK);
+  } else {
+    std::vector<gint16> in = sine<gint16>(RATE, 1, 4 * RATE, kToneHz, kToneAmp);
+    fail_unless_equals_int(push_samples(s.element, in), GST_FLOW_OK);
+  }
+  gst_harness_play(s.h);
+
+  RateRun run;
+  GstClockTime start = GST_CLOCK_TIME_NONE;
+  gint last_rate = 0;
+  std::size_t next = 1;
+  for (int k = 0; k < buffers; k++) {
+    if (every > 0 && k > 0 && k % every == 0 && rates.size() > 1) {
+      ask_rate(s, rates[next % rates.size()]);
+      next++;
+    }
+    GstBuffer *buf = next_buffer(s);
+    std::vector<gint16> v = buffer_samples(buf);
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    const gint rate =
+        (gint)gst_util_uint64_scale_round(v.size(), GST_SECOND, GST_BUFFER_DURATION(buf));
+    gst_buffer_unref(buf);
+    if (last_rate != 0 && rate != last_rate)
+      run.rate_changes++;
+    last_rate = rate;
+    while (GstMessage *msg = pop_element_message(s)) {
+      if (gst_structure_has_name(gst_message_get_structure(msg), "first-audio"))
+        start = get_u64(msg, "running-time");
+      gst_message_unref(msg);
+    }
+    if (bed && k == 0)
+      start = pts; /* the bed plays from the first buffer on */
+    fail_unless(start != GST_CLOCK_TIME_NONE, "no first-audio with the first buffer");
+    for (gsize j = 0; j < v.size(); j++) {
+      const double t = (double)(pts - start) / GST_SECOND + (double)j / rate;
+      if (t < 0.02)
+        continue;
+      const double ideal = kToneAmp * std::sin(2 * M_PI * kToneHz * t);
+      run.max_deviation = std::max(run.max_deviation, std::fabs(v[j] - ideal));
+      run.samples++;
+    }
+  }
+  src_free(s);
+  return run;
+}
+
+static void report(const gchar *what, double steady, const RateRun &run) {
+  if (g_getenv("AGENTAUDIO_TEST_FIGURES"))
+    g_printerr(
+        "%s: steady conversion error %.2f, max deviation %.2f over %" G_GSIZE_FORMAT
+        " samples and %d rate changes\n",
+        what, steady, run.max_deviation, run.samples, run.rate_changes);
+}
+
+/* The resampler's own error against the ideal sine, on a steady
+ * conversion from 24 kHz to each rate the flips use: the bound below. */
+static double steady_conversion_error(bool bed = false) {
+  double worst = 0;
+  for (gint rate : {24000, 48000, 16000, 44100}) {
+    RateRun run = play_sine({rate}, 40, 0, bed);
+    fail_unless_equals_int(run.rate_changes, 0);
+    worst = std::max(worst, run.max_deviation);
+  }
+  /* Not a bound that lets anything through: GStreamer's Kaiser resampler is
+   * within about 1.5 % of the amplitude here (a few microseconds of delay). */
+  fail_unless(worst > 0 && worst < 0.05 * kToneAmp, "steady conversion error %f", worst);
+  return worst;
+}
+
+GST_START_TEST(test_sine_stays_continuous_across_rate_flips) {
+  const double steady = steady_conversion_error();
+  /* 5 % and one LSB over the steady error: rounding, not a click. */
+  const double bound = steady * 1.05 + 1.0;
+  RateRun run = play_sine({24000, 48000, 16000, 44100}, 16 * 5 + 2, 5);
+  report("speech", steady, run);
+  fail_unless(run.rate_changes >= 15, "only %d rate changes", run.rate_changes);
+  fail_unless(run.max_deviation <= bound,
+              "a sample deviates %.1f from the sine across %d rate changes "
+              "(steady conversion: %.1f, bound %.1f)",
+              run.max_deviation, run.rate_changes, steady, bound);
+}
+GST_END_TEST;
+
+/* The same for a looping bed: converted lazily too, and seamless at the
+ * loop point, which it passes once a second here. */
+GST_START_TEST(test_looping_bed_stays_continuous_across_rate_flips) {
+  const double steady = steady_conversion_error(true);
+  const double bound = steady * 1.05 + 1.0;
+  RateRun run = play_sine({24000, 48000, 16000, 44100}, 16 * 8 + 2, 8, true);
+  report("looping bed", steady, run);
+  fail_unless(run.rate_changes >= 15, "only %d rate changes", run.rate_changes);
+  fail_unless(run.max_deviation <= bound,
+              "a bed sample deviates %.1f from the sine across %d rate changes "
+              "(steady conversion: %.1f, bound %.1f)",
+              run.max_deviation, run.rate_changes, steady, bound);
+}
+GST_END_TEST;
+
+struct InterruptCall {
+  GstElement *element;
+  GMutex lock;
+  GCond cond;
+  bool done = false;
+  guint64 dropped = 0;
+};
+
+static gpointer interrupt_thread(gpointer data) {
+  InterruptCall *c = static_cast<InterruptCall *>(data);
+  guint64 dropped = interrupt(c->element);
+  g_mutex_lock(&c->lock);
+  c->dropped = dropped;
+  c->done = true;
+  g_cond_signal(&c->cond);
+  g_mutex_unlock(&c->lock);
+  return NULL;
+}
+
+/* Issue 12.4: with 60 s of speech queued, a renegotiation does not convert
+ * the queue under the lock, and an interrupt from another thread right
+ * after it returns while the streaming thread is still blocked on the
+ * clock; the counts it returns are in the new rate. (How little the
+ * renegotiation converts is counted in test_core.) */
+GST_START_TEST(test_interrupt_right_after_renegotiation_returns_at_once) {
+  Src s = src_new();
+  gst_harness_set_sink_caps_str(
+      s.h, "audio/x-raw, format=S16LE, layout=interleaved, rate=24000, channels=1");
+  fail_unless_equals_int(push_samples(s.element, speech_samples(60 * RATE)), GST_FLOW_OK);
+  gst_harness_play(s.h);
+  gst_buffer_unref(next_buffer(s));
+  gst_message_unref(expect_message(s, "first-audio"));
+
+  ask_rate(s, 48000);
+  gst_buffer_unref(next_buffer(s)); /* already waited for at 24 kHz */
+  /* The streaming thread has renegotiated and waits for the next buffer. */
+  fail_unless(gst_harness_wait_for_clock_id_waits(s.h, 1, 60));
+
+  InterruptCall call;
+  call.element = s.element;
+  g_mutex_init(&call.lock);
+  g_cond_init(&call.cond);
+  GThread *thread = g_thread_new("interrupt", interrupt_thread, &call);
+  gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&call.lock);
+  while (!call.done)
+    if (!g_cond_wait_until(&call.cond, &call.lock, deadline))
+      break;
+  bool done = call.done;
+  g_mutex_unlock(&call.lock);
+  fail_unless(done, "interrupt did not return while the streaming thread waited");
+  g_thread_join(thread);
+  g_mutex_clear(&call.lock);
+  g_cond_clear(&call.cond);
+  /* 60 s less the two buffers played and the 10 ms fade. */
+  fail_unless_equals_uint64(call.dropped,
+                            60 * GST_SECOND - 2 * BUFFER_TIME - 10 * GST_MSECOND);
+
+  GstBuffer *buf = next_buffer(s);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 960 * sizeof(gint16));
+  std::vector<gint16> v = buffer_samples(buf);
+  gst_buffer_unref(buf);
+  fail_unless(!all_zero(v.data(), 480), "the fade is missing");
+  fail_unless(all_zero(v.data() + 480, 480), "speech after the fade");
+  buf = next_buffer(s);
+  gst_buffer_unref(buf);
+  GstMessage *last = expect_message(s, "last-audio");
+  fail_unless(get_bool(last, "interrupted"));
+  fail_unless_equals_uint64(get_u64(last, "duration"),
+                            2 * BUFFER_TIME + 10 * GST_MSECOND);
+  gst_message_unref(last);
+  src_free(s);
+}
+GST_END_TEST;
+
 static Suite *formats_suite(void) {
   Suite *s = suite_create("formats");
   TCase *tc = tcase_create("general");
@@ -442,6 +657,9 @@ static Suite *formats_suite(void) {
   tcase_add_test(tc, test_push_speech_sample_errors_name_it);
   tcase_add_test(tc, test_mono_speech_into_a_multichannel_output);
   tcase_add_test(tc, test_mark_after_resampled_speech_is_at_its_end);
+  tcase_add_test(tc, test_sine_stays_continuous_across_rate_flips);
+  tcase_add_test(tc, test_looping_bed_stays_continuous_across_rate_flips);
+  tcase_add_test(tc, test_interrupt_right_after_renegotiation_returns_at_once);
   return s;
 }
 

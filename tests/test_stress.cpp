@@ -122,7 +122,8 @@ struct Stress {
   guint64 first_rt = 0;    /* running-time of the open utterance's first-audio */
   bool paused = false;     /* a paused message with no resumed or last-audio yet */
   guint64 paused_messages = 0, resumed_messages = 0;
-  std::atomic<guint64> speech_pauses{0}, speech_resumes{0}; /* pause / resume emitted */
+    std::atomic<guint64> speech_pauses{0}, speech_resumes{0}; /* pause / resume emitted */
+  std::deque<std::string> recent; /* the last element messages, for an error's context */
   std::map<std::string, int> marks;                         /* name -> times posted */
   std::map<std::string, int> mark_order; /* "m-<worker>" -> last sequence number posted */
   guint64 out_of_order_marks = 0;
@@ -241,9 +242,16 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
     return GST_BUS_DROP;
   }
 
-  const GstStructure *s = gst_message_get_structure(msg);
+    const GstStructure *s = gst_message_get_structure(msg);
   const gchar *name = gst_structure_get_name(s);
   g_mutex_lock(&st->ev_lock);
+  {
+    gchar *text = gst_structure_to_string(s);
+    st->recent.push_back(text);
+    g_free(text);
+    if (st->recent.size() > 8)
+      st->recent.pop_front();
+  }
   if (g_str_equal(name, "first-audio")) {
     st->first_audio++;
     if (st->speaking)
@@ -282,11 +290,16 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
                          " and %" GST_TIME_FORMAT,
                          st->last_audio, frames, GST_TIME_ARGS(st->first_rt),
                          GST_TIME_ARGS(end)));
-  } else if (g_str_equal(name, "paused")) {
+    } else if (g_str_equal(name, "paused")) {
     st->paused_messages++;
-    if (!st->speaking || st->paused)
-      add_error(st, strf("paused #%" G_GUINT64_FORMAT " while %s", st->paused_messages,
-                         st->paused ? "paused" : "not speaking"));
+    if (!st->speaking || st->paused) {
+      std::string before;
+      for (const std::string &r : st->recent)
+        before += " " + r;
+      add_error(st, strf("paused #%" G_GUINT64_FORMAT " while %s (after:%s)",
+                         st->paused_messages, st->paused ? "paused" : "not speaking",
+                         before.c_str()));
+    }
     st->paused = true;
   } else if (g_str_equal(name, "resumed")) {
     st->resumed_messages++;

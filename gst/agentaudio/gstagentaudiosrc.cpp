@@ -15,7 +15,11 @@
  *
  * #GstAgentAudioSrc::interrupt is a barge-in: the next buffer fades the
  * speech out over #GstAgentAudioSrc:interrupt-fade, and every sample queued
- * after the fade is dropped.
+ * after the fade is dropped. #GstAgentAudioSrc::pause and
+ * #GstAgentAudioSrc::resume handle a false interruption: the speech fades
+ * out and holds, then plays on from where the fade began, nothing lost.
+ * Speech may be raw audio in any format, or encoded (MP3, Ogg/Opus, WAV,
+ * FLAC...), decoded on the pushing thread.
  *
  * #GstAgentAudioSrc::push-background feeds a background layer (ambient sound,
  * "thinking" sounds) mixed under the speech with saturation, at
@@ -38,12 +42,20 @@
  * Every running time and duration is exact to the sample: the element counts
  * samples and converts at the edge.
  *
- * ## Example launch line
+ * ## Example launch lines
  * |[
  * gst-launch-1.0 agentaudiosrc ! audioconvert ! autoaudiosink
  * ]| Plays silence until an application pushes speech.
  *
  * |[
+ * gst-launch-1.0 agentaudiosrc num-buffers=100 ! audioconvert ! wavenc ! filesink location=silence.wav
+ * ]| Writes 2 s of silence (100 buffers of the default 20 ms #GstAgentAudioSrc:ptime) and stops.
+ *
+ * |[
+ * gst-launch-1.0 agentaudiosrc name=agent ! audioconvert ! autoaudiosink agent.speech_0 ! queue ! fakesink
+ * ]| The voice alone on a request pad, next to the mixed output.
+ *
+ * |[<!-- language="python" -->
  * agent = Gst.ElementFactory.make("agentaudiosrc")
  * agent.emit("push-speech", Gst.Buffer.new_wrapped(pcm_s16le_24k_mono))
  * agent.emit("mark", "sentence-1")
@@ -74,6 +86,7 @@
 #include "outbox.h"
 #include "queues.h"
 #include "requestpads.h"
+#include "streamdecoder.h"
 #include "timeline.h"
 
 #define GST_CAT_DEFAULT agent_audio_src_debug
@@ -134,6 +147,7 @@ enum {
   SIGNAL_PUSH_SPEECH_SAMPLE,
   SIGNAL_PAUSE,
   SIGNAL_RESUME,
+  SIGNAL_END_OF_UTTERANCE,
   N_SIGNALS
 };
 
@@ -161,6 +175,8 @@ struct Settings {
   /* caps[] parsed once when set, not on every push. */
   GstAudioInfo info[N_LAYERS];
   bool playable[N_LAYERS] = {};
+  bool encoded[N_LAYERS] = {};
+  std::string why[N_LAYERS]; /* encoded, not playable: what is missing */
   guint64 interrupt_fade = DEFAULT_INTERRUPT_FADE;
   gdouble background_volume = DEFAULT_BACKGROUND_VOLUME;
   gdouble duck_volume = DEFAULT_DUCK_VOLUME;
@@ -298,11 +314,23 @@ static gboolean parse_raw_audio(GstCaps *caps, GstAudioInfo *info) {
          GST_AUDIO_INFO_RATE(info) <= MAX_INPUT_RATE;
 }
 
+/* What a push in `caps` is: raw audio parsed into format.info, or encoded
+ * audio that a decoder is installed for. */
+static void parse_push_caps(GstCaps *caps, agentaudio::PushFormat &format) {
+  gst_audio_info_init(&format.info);
+  format.encoded = caps != nullptr && agentaudio::StreamDecoder::is_encoded(caps);
+  if (format.encoded)
+    format.playable = agentaudio::StreamDecoder::can_decode(caps, &format.why);
+  else
+    format.playable = parse_raw_audio(caps, &format.info);
+}
+
 /* The output format when downstream leaves it free: speech-caps' rate and
  * channels, within what src can carry. Call with settings_lock held. */
 static Format preferred_format(const Settings &settings) {
   Format format;
-  if (settings.playable[SPEECH]) {
+  /* Encoded speech tells its rate only once decoded: the default then. */
+  if (settings.playable[SPEECH] && !settings.encoded[SPEECH]) {
     format.rate = CLAMP(GST_AUDIO_INFO_RATE(&settings.info[SPEECH]), MIN_RATE, MAX_RATE);
     format.channels =
         CLAMP(GST_AUDIO_INFO_CHANNELS(&settings.info[SPEECH]), 1, MAX_CHANNELS);
@@ -418,6 +446,12 @@ static GstFlowReturn report(GstAgentAudioSrc *self, Layer layer, const gchar *si
     case agentaudio::PushResult::NONE:
       break;
     case agentaudio::PushResult::NOT_NEGOTIATED:
+      if (!result.detail.empty()) {
+        /* Encoded audio that no installed plugin decodes. */
+        GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", result.detail.c_str()),
+                          ("%s: %" GST_PTR_FORMAT, signal, caps));
+        break;
+      }
       GST_ELEMENT_ERROR(
           self, STREAM, FORMAT,
           ("Cannot play %s audio in this format",
@@ -432,6 +466,16 @@ static GstFlowReturn report(GstAgentAudioSrc *self, Layer layer, const gchar *si
           self, RESOURCE, READ, ("Cannot read pushed audio"),
           ("%s: could not map or convert %" GST_PTR_FORMAT, signal, buffer));
       break;
+    case agentaudio::PushResult::DECODE_WARNING:
+      GST_ELEMENT_WARNING(self, STREAM, DECODE, ("%s", result.detail.c_str()),
+                          ("%s: %s", signal, result.debug.c_str()));
+      break;
+    case agentaudio::PushResult::DECODE_ERROR:
+      GST_ELEMENT_ERROR(self, STREAM, DECODE, ("%s", result.detail.c_str()),
+                        ("%s: %s; the stream starts again with the next push, what was "
+                         "decoded before plays",
+                         signal, result.debug.c_str()));
+      break;
     case agentaudio::PushResult::OUT_OF_MEMORY:
       GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Out of memory queuing audio"),
                         ("%s: could not queue %" G_GSIZE_FORMAT " bytes", signal,
@@ -441,11 +485,13 @@ static GstFlowReturn report(GstAgentAudioSrc *self, Layer layer, const gchar *si
   return result.flow;
 }
 
-/* caps NULL: the layer's *-caps property. */
+/* sample_caps NULL: the layer's *-caps property. */
 static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *buffer,
-                                GstCaps *caps = nullptr, const gchar *signal = nullptr) {
+                                GstCaps *sample_caps = nullptr,
+                                const gchar *signal = nullptr) {
   GstAgentAudioSrcPrivate *priv = self->priv;
   agentaudio::PushFormat format;
+  GstCaps *caps;
 
   if (signal == nullptr)
     signal = push_signal_name[layer];
@@ -458,15 +504,19 @@ static GstFlowReturn push_layer(GstAgentAudioSrc *self, Layer layer, GstBuffer *
   {
     std::lock_guard<std::mutex> lock(priv->settings_lock);
     format.preferred = preferred_format(priv->settings);
-    if (caps == nullptr) {
-      caps = priv->settings.caps[layer];
+    if (sample_caps == nullptr) {
+      caps = gst_caps_ref(priv->settings.caps[layer]);
       format.info = priv->settings.info[layer];
       format.playable = priv->settings.playable[layer];
+      format.encoded = priv->settings.encoded[layer];
+      format.why = priv->settings.why[layer];
     }
-    gst_caps_ref(caps);
   }
-  if (!format.playable)
-    format.playable = parse_raw_audio(caps, &format.info);
+  if (sample_caps != nullptr) {
+    caps = gst_caps_ref(sample_caps);
+    parse_push_caps(caps, format);
+  }
+  format.caps = caps;
 
   const bool may_wait = g_thread_self() != priv->streaming_thread.load();
   if (!may_wait)
@@ -546,7 +596,9 @@ static guint64 gst_agent_audio_src_interrupt(GstAgentAudioSrc *self) {
       g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_PAUSED]);
     GST_DEBUG_OBJECT(self, "interrupt dropped %" G_GUINT64_FORMAT " frames", cut.dropped);
     priv->outbox.post();
-    return format.frames_to_time(cut.dropped);
+    /* Bytes of an encoded stream not decoded yet are dropped too (the next
+     * push starts a new stream): their audio, estimated from the bitrate. */
+    return format.frames_to_time(cut.dropped) + priv->intake.undecoded_time(SPEECH);
   });
 }
 
@@ -597,6 +649,13 @@ static void gst_agent_audio_src_mark(GstAgentAudioSrc *self, const gchar *name) 
       return;
     }
     self->priv->intake.mark(name);
+  });
+}
+
+static void gst_agent_audio_src_end_of_utterance(GstAgentAudioSrc *self) {
+  guarded_void(self, "end-of-utterance", [&] {
+    const agentaudio::PushResult result = self->priv->intake.end_of_stream(SPEECH);
+    report(self, SPEECH, "end-of-utterance", nullptr, nullptr, result);
   });
 }
 
@@ -1009,20 +1068,6 @@ static GstCaps *gst_agent_audio_src_fixate(GstBaseSrc *bsrc, GstCaps *caps) {
   return GST_BASE_SRC_CLASS(parent_class)->fixate(bsrc, caps);
 }
 
-/* Converts queued samples from one output format to another, whole, for a
- * renegotiation. */
-static std::vector<gint16> reconvert(const Format &from, const Format &to,
-                                     std::vector<gint16> &&samples) {
-  agentaudio::InputConverter converter;
-  std::vector<gint16> out;
-  if (samples.empty() || !converter.configure(from.info(), to.info()))
-    return out;
-  converter.convert(reinterpret_cast<const guint8 *>(samples.data()),
-                    samples.size() / from.channels, out);
-  converter.drain(out);
-  return out;
-}
-
 static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
   GstAgentAudioSrc *self = GST_AGENT_AUDIO_SRC(bsrc);
   return guarded(self, "set_caps", FALSE, [&]() -> gboolean {
@@ -1038,22 +1083,16 @@ static gboolean gst_agent_audio_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps) {
 
     priv->intake.renegotiate(format, [&](bool changed) {
       const Format from = queues.format;
-      if (changed) {
-        /* Queued audio is kept, converted to the new format. */
-        auto convert = [&](std::vector<gint16> &&samples) {
-          return reconvert(from, format, std::move(samples));
-        };
-        queues.speech.reformat(format.channels, convert);
-        queues.background.reformat(format.channels, convert);
-        GST_DEBUG_OBJECT(self, "queued audio converted from %d Hz x %d to %d Hz x %d",
+      if (changed)
+        GST_DEBUG_OBJECT(self, "queued audio goes on from %d Hz x %d as %d Hz x %d",
                          from.rate, from.channels, format.rate, format.channels);
-      }
       if (queues.timeline.started() && format.rate != queues.timeline.rate()) {
         /* Timestamps stay continuous: the next buffer starts where the last
          * one ended, counted in the new rate from there. */
-        queues.speech.rescale_counts(format.rate, queues.timeline.rate());
         queues.timeline.change_rate(priv->state.ptime, format.rate);
       }
+      /* Converts nothing: the layers convert what is queued as it plays,
+       * in slices, carrying the resampler's history across the change. */
       queues.set_format(format);
     });
     priv->pads.set_caps(caps);
@@ -1251,7 +1290,12 @@ static void set_caps_setting(Settings &settings, Layer layer, const GstCaps *cap
       caps ? gst_caps_copy(caps) : gst_caps_from_string(DEFAULT_SPEECH_CAPS);
   gst_caps_replace(&settings.caps[layer], new_caps);
   gst_caps_unref(new_caps);
-  settings.playable[layer] = parse_raw_audio(settings.caps[layer], &settings.info[layer]);
+  agentaudio::PushFormat format;
+  parse_push_caps(settings.caps[layer], format);
+  settings.info[layer] = format.info;
+  settings.playable[layer] = format.playable;
+  settings.encoded[layer] = format.encoded;
+  settings.why[layer] = format.why;
 }
 
 static void set_property(GstAgentAudioSrc *self, guint prop_id, const GValue *value,
@@ -1439,7 +1483,8 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
                                       GST_PARAM_MUTABLE_READY));
   properties[PROP_SPEECH_CAPS] = g_param_spec_boxed(
       "speech-caps", "Speech caps",
-      "Format of the bytes given to push-speech: any interleaved raw audio, "
+      "Format of the bytes given to push-speech: any interleaved raw audio, or "
+      "encoded audio GStreamer can decode (MP3, Ogg/Opus, WAV, FLAC, AAC...), "
       "converted to the output; applies to data pushed after the change. The "
       "output takes its rate and channels when downstream leaves them free",
       GST_TYPE_CAPS,
@@ -1471,8 +1516,9 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
       FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   properties[PROP_BACKGROUND_CAPS] = g_param_spec_boxed(
       "background-caps", "Background caps",
-      "Format of the bytes given to push-background: any interleaved raw audio, "
-      "converted to the output; applies to data pushed after the change",
+      "Format of the bytes given to push-background: any interleaved raw audio, or "
+      "encoded audio GStreamer can decode, converted to the output; applies to "
+      "data pushed after the change",
       GST_TYPE_CAPS,
       (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                     GST_PARAM_MUTABLE_PLAYING));
@@ -1640,6 +1686,20 @@ static void gst_agent_audio_src_class_init(GstAgentAudioSrcClass *klass) {
    */
   signals[SIGNAL_RESUME] =
       new_action(klass, "resume", G_CALLBACK(gst_agent_audio_src_resume), G_TYPE_UINT64);
+
+  /**
+   * GstAgentAudioSrc::end-of-utterance:
+   * @src: the agentaudiosrc
+   *
+   * The speech pushed so far is complete: the decoder of an encoded stream
+   * (or the resampler of a raw one) drains now and its tail plays at once,
+   * instead of waiting for more input; the next push starts a new stream (a
+   * new WAV header, a new Ogg stream). interrupt and a change of format also
+   * start a new stream.
+   */
+  signals[SIGNAL_END_OF_UTTERANCE] =
+      new_action(klass, "end-of-utterance",
+                 G_CALLBACK(gst_agent_audio_src_end_of_utterance), G_TYPE_NONE);
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_add_static_pad_template(element_class, &mixed_template);

@@ -69,8 +69,11 @@ PushResult Intake::push(Layer layer, const PushFormat &format, GstBuffer *buffer
       output = queues_.format;
       if (queues_.eos_pending)
         return flow(GST_FLOW_EOS, output);
-      if (!format.playable)
-        return problem(PushResult::NOT_NEGOTIATED, output);
+      if (!format.playable) {
+        PushResult refused = problem(PushResult::NOT_NEGOTIATED, output);
+        refused.detail = format.why;
+        return refused;
+      }
       if (may_wait) {
         GstFlowReturn ret = wait_for_room(queues_, lock, layer, generation);
         if (ret != GST_FLOW_OK)
@@ -92,6 +95,7 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
                                std::unique_lock<std::mutex> &input_lock, bool may_wait) {
   Input &input = inputs_[layer];
   Format output;
+  std::vector<gint16> samples;
   {
     std::unique_lock<std::mutex> lock(queues_.lock);
     /* Another push may have filled the layer while this one waited for the
@@ -110,18 +114,41 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
     if (!queues_.negotiated && queues_.empty())
       queues_.set_format(format.preferred); /* what negotiation will most likely pick */
     output = queues_.format;
+    if (!format.encoded) {
+      const GstAudioInfo &in = format.info;
+      const gsize frames = gst_util_uint64_scale_int_ceil(
+          gst_buffer_get_size(buffer) / GST_AUDIO_INFO_BPF(&in) + 1, output.rate,
+          GST_AUDIO_INFO_RATE(&in));
+      samples = queues_.spare(layer, (frames + 64) * output.channels);
+    }
   }
 
   const GstAudioInfo &in = format.info;
-  if (input.generation != generation) {
-    /* The stream was flushed: its partial frame and what the resampler held
-     * back are gone with it. */
-    input.assembler.reset(GST_AUDIO_INFO_BPF(&in));
-    input.converter.reset();
-    input.generation = generation;
+  if (input.generation != generation)
+    restart(input, in, generation);
+
+  if (format.encoded) {
+    PushResult result = decode(layer, input, format, output, buffer, samples);
+    holds_back_[layer] = input.converter.holds_back();
+    std::lock_guard<std::mutex> lock(queues_.lock);
+    if (queues_.eos_pending)
+      return flow(GST_FLOW_EOS, output);
+    if (queues_.generation[layer].load() != generation)
+      return flow(GST_FLOW_FLUSHING, output);
+    queues_.queue(layer,
+                  std::move(samples)); /* what was decoded, even before a failure */
+    return result;
+  }
+  if (input.decoder) {
+    /* Raw again: the encoded stream before ends here, its tail first. */
+    input.decoder->drain(
+        [&](const GstAudioInfo &info, const uint8_t *data, std::size_t frames) {
+          convert_decoded(input, output, info, data, frames, samples);
+        });
+    input.decoder.reset();
+    undecoded_[layer] = 0;
   }
 
-  std::vector<gint16> samples;
   const GstAudioInfo out_info = output.info();
   if (!input.converter.configured_for(in, out_info)) {
     /* A new format: what the old conversion held back plays first. A partial
@@ -160,6 +187,115 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
     return flow(GST_FLOW_FLUSHING, output);
   queues_.queue(layer, std::move(samples));
   return flow(GST_FLOW_OK, output);
+}
+
+void Intake::restart(Input &input, const GstAudioInfo &info, guint64 generation) {
+  /* The stream was flushed: its partial frame, what the resampler held back
+   * and what the decoder holds are gone with it. */
+  input.assembler.reset(GST_AUDIO_INFO_BPF(&info) > 0 ? GST_AUDIO_INFO_BPF(&info) : 2);
+  input.converter.reset();
+  if (input.decoder)
+    input.decoder->reset();
+  input.generation = generation;
+}
+
+void Intake::convert_decoded(Input &input, const Format &output, const GstAudioInfo &info,
+                             const uint8_t *data, std::size_t frames,
+                             std::vector<gint16> &out) {
+  InputConverter &converter = input.converter;
+  const GstAudioInfo out_info = output.info();
+  if (!converter.configured_for(info, out_info)) {
+    /* The decoder changed its output format (or this is its first): the
+     * tail of the last one first. */
+    converter.drain(out);
+    if (!converter.configure(info, out_info)) {
+      GST_WARNING("decoded audio in a format the converter cannot take: dropped");
+      return;
+    }
+  }
+  converter.convert(data, frames, out);
+}
+
+PushResult Intake::decode(Layer layer, Input &input, const PushFormat &format,
+                          const Format &output, GstBuffer *buffer,
+                          std::vector<gint16> &out) {
+  if (!input.decoder) {
+    /* The raw stream before ends here: its resampler's tail first. */
+    input.converter.drain(out);
+    input.converter.reset();
+    input.decoder = std::make_unique<StreamDecoder>(
+        layer == SPEECH ? "speech" : "background", format.caps);
+  } else {
+    input.decoder->set_caps(format.caps); /* another format starts a new stream */
+  }
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return problem(PushResult::UNREADABLE, output);
+  StreamDecoder::Status st;
+  try {
+    st = input.decoder->push(
+        map.data, map.size,
+        [&](const GstAudioInfo &info, const uint8_t *data, std::size_t frames) {
+          convert_decoded(input, output, info, data, frames, out);
+        });
+  } catch (...) {
+    gst_buffer_unmap(buffer, &map);
+    throw;
+  }
+  gst_buffer_unmap(buffer, &map);
+  const GstClockTime owed = input.decoder->undecoded_time();
+  undecoded_[layer] = GST_CLOCK_TIME_IS_VALID(owed) ? owed : 0;
+
+  PushResult result = flow(GST_FLOW_OK, output);
+  if (st.result == StreamDecoder::Result::WARNING) {
+    result.problem = PushResult::DECODE_WARNING;
+  } else if (st.failed()) {
+    result.flow = GST_FLOW_ERROR;
+    if (!st.repeated)
+      result.problem = PushResult::DECODE_ERROR;
+  }
+  result.detail = st.message;
+  result.debug = st.debug;
+  return result;
+}
+
+PushResult Intake::end_of_stream(Layer layer) {
+  std::lock_guard<std::mutex> input_lock(lock_);
+  Input &input = inputs_[layer];
+  Format output;
+  {
+    std::lock_guard<std::mutex> lock(queues_.lock);
+    output = queues_.format;
+    if (input.generation != queues_.generation[layer].load()) {
+      /* Flushed since: nothing it holds may play. */
+      restart(input, input.converter.in_info(), queues_.generation[layer].load());
+      return flow(GST_FLOW_OK, output);
+    }
+  }
+  std::vector<gint16> tail;
+  PushResult result = flow(GST_FLOW_OK, output);
+  if (input.decoder && input.decoder->stream_open()) {
+    const StreamDecoder::Status st = input.decoder->drain(
+        [&](const GstAudioInfo &info, const uint8_t *data, std::size_t frames) {
+          convert_decoded(input, output, info, data, frames, tail);
+        });
+    if (st.result == StreamDecoder::Result::WARNING)
+      result.problem = PushResult::DECODE_WARNING;
+    else if (st.failed() && !st.repeated)
+      result.problem = PushResult::DECODE_ERROR;
+    result.detail = st.message;
+    result.debug = st.debug;
+  }
+  undecoded_[layer] = 0;
+  input.converter.drain(tail);
+  input.assembler.reset(input.assembler.frame_bytes());
+  holds_back_[layer] = false;
+  std::lock_guard<std::mutex> lock(queues_.lock);
+  if (queues_.generation[layer].load() == input.generation)
+    queues_.queue(layer, std::move(tail));
+  if (layer == SPEECH)
+    queues_.speech.settle_marks();
+  return result;
 }
 
 bool Intake::convert(Input &input, const guint8 *data, gsize size,
@@ -204,7 +340,13 @@ void Intake::mark(const std::string &name) {
   const Input &input = inputs_[SPEECH];
   std::lock_guard<std::mutex> lock(queues_.lock);
   const bool current = input.generation == queues_.generation[SPEECH].load();
-  queues_.speech.mark(name, current ? input.converter.held_back_frames() : 0);
+  guint64 still_coming = 0;
+  if (current) {
+    still_coming = input.converter.held_back_frames();
+    if (input.decoder)
+      still_coming += queues_.format.time_to_frames(undecoded_[SPEECH].load());
+  }
+  queues_.speech.mark(name, still_coming);
 }
 
 void Intake::drain_dry_layers(std::size_t frames) {

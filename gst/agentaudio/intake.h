@@ -7,6 +7,7 @@
 #include <gst/audio/audio.h>
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,14 +15,19 @@
 #include "frameassembler.h"
 #include "inputconverter.h"
 #include "queues.h"
+#include "streamdecoder.h"
 
 namespace agentaudio {
 
 /* The format a push is in: its caps, parsed. */
 struct PushFormat {
   GstAudioInfo info;
-  bool playable = false; /* raw audio the converter can take */
-  Format preferred;      /* the output format, if none is negotiated yet */
+  bool playable = false;   /* raw audio the converter can take, or encoded audio a
+                            * decoder is installed for */
+  bool encoded = false;    /* not raw: decoded by a StreamDecoder */
+  GstCaps *caps = nullptr; /* the encoded format (borrowed) */
+  std::string why;         /* encoded and not playable: what is missing */
+  Format preferred;        /* the output format, if none is negotiated yet */
 };
 
 /* How a push ended, and what the element must say about it on the bus (it
@@ -32,10 +38,14 @@ struct PushResult {
     NOT_NEGOTIATED, /* the format cannot be converted to the output */
     UNREADABLE,     /* the buffer cannot be mapped or converted */
     OUT_OF_MEMORY,
+    DECODE_WARNING, /* part of an encoded stream could not be decoded */
+    DECODE_ERROR,   /* an encoded stream failed: it starts again */
   };
   GstFlowReturn flow = GST_FLOW_OK;
   Problem problem = NONE;
-  Format output; /* the output format, for the message */
+  Format output;      /* the output format, for the message */
+  std::string detail; /* for the decoder's problems: its one-line message */
+  std::string debug;  /* and the GStreamer debug string behind it */
 };
 
 /* The push path: bytes pushed by application threads become frames of the
@@ -72,8 +82,19 @@ class Intake {
                   bool may_wait);
 
   /* Places a mark after the speech pushed so far, counting the frames the
-   * resampler still holds back from it. */
+   * resampler still holds back from it, and an encoded stream's audio not
+   * decoded yet. */
   void mark(const std::string &name);
+
+  /* The stream pushed to `layer` so far is complete: the decoder and the
+   * resampler drain now, their tail is queued, and the next push starts a
+   * new stream (a new WAV header, a new Ogg stream). A partial frame is
+   * dropped. */
+  PushResult end_of_stream(Layer layer);
+
+  /* The audio an encoded stream's pushed bytes still owe (an estimate from
+   * its bitrate), for what an interrupt drops. Read without the lock. */
+  GstClockTime undecoded_time(Layer layer) const { return undecoded_[layer].load(); }
 
   /* Streaming thread, before taking `frames` frames: a layer that would run
    * dry within them gets what its resampler holds back, so that the tail of
@@ -113,13 +134,23 @@ class Intake {
   struct Input {
     FrameAssembler assembler;
     InputConverter converter;
-    guint64 generation = 0; /* the layer generation both belong to */
+    std::unique_ptr<StreamDecoder> decoder; /* while the layer's input is encoded */
+    guint64 generation = 0;                 /* the layer generation all three belong to */
   };
 
   PushResult push_locked(Layer layer, const PushFormat &format, GstBuffer *buffer,
                          guint64 generation, std::unique_lock<std::mutex> &input_lock,
                          bool may_wait);
   bool convert(Input &input, const guint8 *data, gsize size, std::vector<gint16> &out);
+  /* Pushes encoded bytes through the layer's decoder into `out`. */
+  PushResult decode(Layer layer, Input &input, const PushFormat &format,
+                    const Format &output, GstBuffer *buffer, std::vector<gint16> &out);
+  /* Converts decoded audio (in any raw format) to `output`, appending to out. */
+  static void convert_decoded(Input &input, const Format &output,
+                              const GstAudioInfo &info, const uint8_t *data,
+                              std::size_t frames, std::vector<gint16> &out);
+  /* A new generation: what the layer's input held belongs to the old one. */
+  static void restart(Input &input, const GstAudioInfo &info, guint64 generation);
   /* What the converters hold back joins the queues. Call with both locks. */
   void flush_converters_locked();
 
@@ -130,6 +161,7 @@ class Intake {
   /* A layer's converter holds samples back. Written under lock_, read
    * without (the streaming thread's quick check). */
   std::atomic<bool> holds_back_[N_LAYERS] = {};
+  std::atomic<GstClockTime> undecoded_[N_LAYERS] = {};
 };
 
 }  // namespace agentaudio

@@ -70,11 +70,20 @@ struct Queues {
       background.push(std::move(samples));
   }
 
-  /* The queues hold `to` from now on; only while they are empty. */
+  /* The queues hold `to` from now on: what is queued already keeps its
+   * format and is converted as it plays (see SampleQueue). */
   void set_format(const Format &to) {
     format = to;
-    speech.set_channels(to.channels);
-    background.set_channels(to.channels);
+    speech.set_format(to.rate, to.channels);
+    background.set_format(to.rate, to.channels);
+  }
+
+  /* A vector to fill with a push's samples: a chunk the streaming thread
+   * consumed, when one has room for `samples`, so that memory goes round
+   * between the two threads instead of through malloc's per-thread caches
+   * (which grow when one thread frees what another allocated). */
+  std::vector<gint16> spare(Layer layer, std::size_t samples) {
+    return layer == SPEECH ? speech.spare(samples) : background.spare(samples);
   }
 };
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "mixer.h"
+#include "reformat.h"
 
 namespace agentaudio {
 
@@ -55,7 +56,7 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
   uint64_t keep = 0;
   if (fade_left_ > 0) {
     keep = fade_left_;
-  } else if (speaking_ && fade_frames > 0) {
+  } else if (speaking_ && !cut_pending_ && fade_frames > 0) {
     /* Fade over what is left when less than a whole fade is queued, so the
      * gain still reaches zero before the cut. */
     keep = std::min(fade_frames, queue_.queued_frames());
@@ -63,7 +64,10 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
   }
   cut.dropped += queue_.truncate(keep);
   cut_marks(next_ + keep, cut.marks);
-  if (speaking_ && (keep > 0 || cut.dropped > 0)) {
+  /* A second interrupt before the first one's cut took effect drops what
+   * was pushed since, and leaves the interrupted utterance's end where the
+   * first one put it. */
+  if (speaking_ && !cut_pending_ && (keep > 0 || cut.dropped > 0)) {
     /* The utterance ends where the fade does; speech pushed from now on is
      * the next one. */
     interrupted_ = true;
@@ -76,7 +80,7 @@ CutResult SpeechLayer::interrupt(uint64_t fade_frames) {
 
 CutResult SpeechLayer::discard() {
   CutResult cut;
-  cut.dropped = queue_.clear() + replay_frames();
+  cut.dropped = queue_.reset() + replay_frames();
   replay_.clear();
   paused_ = resume_pending_ = false;
   pause_fade_len_ = pause_fade_left_ = resume_fade_len_ = resume_fade_left_ = 0;
@@ -92,38 +96,6 @@ CutResult SpeechLayer::discard() {
   return cut;
 }
 
-void SpeechLayer::reformat(unsigned channels, const Convert &convert) {
-  /* What a pause keeps for replaying, converted on its own (at most a
-   * fade long). */
-  if (!replay_.empty()) {
-    const uint64_t before = replay_frames();
-    replay_ = convert(std::move(replay_));
-    pause_kept_ = pause_kept_ * (replay_.size() / channels) / before;
-  }
-  const uint64_t queued = queue_.queued_frames();
-  const uint64_t from = queue_.read_pos();
-  std::vector<int16_t> samples(queued * queue_.channels());
-  queue_.pop(samples.data(), queued);
-  queue_.set_channels(channels);
-  std::vector<int16_t> converted = convert(std::move(samples));
-  const uint64_t base = queue_.read_pos();
-  const uint64_t frames = converted.size() / channels;
-  queue_.push(std::move(converted));
-
-  /* A position `at` frames into the old queue moves to the same fraction of
-   * the new one. */
-  auto scale = [&](uint64_t n) { return queued == 0 ? 0 : n * frames / queued; };
-  for (Mark &m : marks_)
-    m.at =
-        base + scale(m.at - std::min(m.at, from)); /* one inside the replay: after it */
-  if (cut_pending_)
-    cut_at_ = base + scale(cut_at_ - from);
-  fade_len_ = scale(fade_len_);
-  fade_left_ = std::min(scale(fade_left_), fade_len_);
-  pause_fade_len_ = scale(pause_fade_len_);
-  pause_fade_left_ = std::min(scale(pause_fade_left_), pause_fade_len_);
-}
-
 uint64_t SpeechLayer::pause(uint64_t fade_frames) {
   if (resume_pending_) {
     /* Paused again before the resume took effect: as if it never came. */
@@ -132,8 +104,8 @@ uint64_t SpeechLayer::pause(uint64_t fade_frames) {
     paused_ = true;
     return queued_frames();
   }
-  if (!speaking_ || paused_ || fade_left_ > 0 || queued_frames() == 0)
-    return 0;
+  if (!speaking_ || paused_ || fade_left_ > 0 || cut_pending_ || queued_frames() == 0)
+    return 0; /* nothing to hold, or an interrupt is ending the utterance */
   const uint64_t held = queued_frames();
   paused_ = true;
   pause_reported_ = false;
@@ -184,8 +156,9 @@ std::size_t SpeechLayer::render_pause_fade(int16_t *out, std::size_t frames) {
       static_cast<std::size_t>(std::min<uint64_t>(frames, pause_fade_left_));
   const std::size_t replayed = std::min<std::size_t>(
       want, static_cast<std::size_t>(replay_frames() - pause_kept_));
-  std::memcpy(out, replay_.data() + pause_kept_ * channels,
-              replayed * channels * sizeof(int16_t));
+  if (replayed > 0)
+    std::memcpy(out, replay_.data() + pause_kept_ * channels,
+                replayed * channels * sizeof(int16_t));
   const std::size_t popped = queue_.pop(out + replayed * channels, want - replayed);
   replay_.insert(replay_.begin() + (pause_kept_ + replayed) * channels,
                  out + replayed * channels, out + (replayed + popped) * channels);
@@ -199,9 +172,47 @@ std::size_t SpeechLayer::render_pause_fade(int16_t *out, std::size_t frames) {
   return n;
 }
 
-void SpeechLayer::rescale_counts(uint64_t num, uint64_t den) {
-  played_ = (played_ * num + den / 2) / den;
-  dropped_ = (dropped_ * num + den / 2) / den;
+void SpeechLayer::set_format(unsigned rate, unsigned channels) {
+  const PcmFormat from = queue_.format();
+  const PcmFormat to{rate, channels};
+  if (!replay_.empty() && to != from) {
+    /* What a pause keeps for replaying is converted at once: it is at most
+     * a fade long. */
+    const uint64_t n = replay_.size() / from.channels;
+    const uint64_t out_n = (n * rate + from.rate / 2) / from.rate;
+    std::vector<int16_t> converted(out_n * channels);
+    RunReader reader;
+    reader.start(from, to, SourcePos{}, 0);
+    reader.read(converted.data(), out_n,
+                [&](uint64_t index, std::size_t frames, int16_t *dst) -> std::size_t {
+                  if (index >= n)
+                    return 0;
+                  const std::size_t k = std::min<uint64_t>(frames, n - index);
+                  std::memcpy(dst, replay_.data() + index * from.channels,
+                              k * from.channels * sizeof(int16_t));
+                  return k;
+                });
+    reader.release();
+    pause_kept_ = pause_kept_ * out_n / n;
+    replay_ = std::move(converted);
+  }
+  const uint64_t base = queue_.read_pos();
+  const PositionMap map = queue_.set_format(to);
+  for (Mark &m : marks_)
+    m.at = map.map(std::max(m.at, base)); /* one inside the replay: after it */
+  if (cut_pending_)
+    cut_at_ = map.map(cut_at_);
+  if (rate != from.rate) {
+    auto scale = [&](uint64_t n) { return (n * rate + from.rate / 2) / from.rate; };
+    /* The fade's tail is the queue's first fade_left_ frames. */
+    const uint64_t left = map.map(base + fade_left_) - base;
+    fade_len_ = scale(fade_len_);
+    fade_left_ = std::min(left, fade_len_);
+    played_ = scale(played_);
+    dropped_ = scale(dropped_);
+    pause_fade_len_ = scale(pause_fade_len_);
+    pause_fade_left_ = std::min(scale(pause_fade_left_), pause_fade_len_);
+  }
 }
 
 void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,

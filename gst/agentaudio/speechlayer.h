@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -70,12 +69,26 @@ struct CutResult {
  * Not thread-safe: the element guards it with its queue lock. */
 class SpeechLayer {
  public:
-  explicit SpeechLayer(unsigned channels = 1) : queue_(channels) {}
+  explicit SpeechLayer(unsigned channels = 1, unsigned rate = 24000)
+      : queue_(channels, rate) {}
 
   unsigned channels() const { return queue_.channels(); }
-  void set_channels(unsigned channels) { queue_.set_channels(channels); }
+  const PcmFormat &format() const { return queue_.format(); }
 
+  /* The output is now rate x channels (it was renegotiated). O(chunks +
+   * marks), converting no sample: queued speech keeps its format and is
+   * converted as render() takes it (see SampleQueue). Marks, a running fade
+   * and the end of an interrupted utterance keep their place in
+   * proportion; the running utterance's counts of played and dropped
+   * frames keep their duration. */
+  void set_format(unsigned rate, unsigned channels);
+
+  /* Appends whole frames in format(). */
   void push(std::vector<int16_t> &&samples) { queue_.push(std::move(samples)); }
+  /* An empty vector to fill and push, with room for `samples` when a chunk
+   * the streaming thread consumed has it: memory goes round between the
+   * pushing and the streaming thread instead of through malloc. */
+  std::vector<int16_t> spare(std::size_t samples) { return queue_.spare(samples); }
 
   /* Places a mark after everything queued so far and `still_coming` frames
    * more: the ones a resampler holds back from what was pushed before the
@@ -99,8 +112,9 @@ class SpeechLayer {
    * fade_frames frames fade out and playback holds: the queue, the utterance
    * and its marks are kept, and the frames the fade attenuated are kept
    * whole to be played again. Returns the frames held (all queued speech);
-   * 0, doing nothing, when no speech is playing, nothing is queued, it is
-   * paused already or an interrupt's fade is running. */
+      * 0, doing nothing, when no speech is playing, nothing is queued, it is
+   * paused already or an interrupt is ending the utterance (its fade runs,
+   * or its cut takes effect in the next render). */
   uint64_t pause(uint64_t fade_frames);
   /* Playback restarts at the first frame the pause's fade attenuated,
    * fading in over fade_frames frames from the next render. FALSE, doing
@@ -118,19 +132,13 @@ class SpeechLayer {
    * ends the utterance and reports the marks that are due. */
   void render(int16_t *out, std::size_t frames, uint64_t position, RenderResult &result);
 
-  /* Replaces the queued frames by convert(them), now `channels` wide (the
-   * output was renegotiated). Marks and a running fade keep their place in
-   * proportion. */
-  using Convert = std::function<std::vector<int16_t>(std::vector<int16_t> &&)>;
-  void reformat(unsigned channels, const Convert &convert);
-
-  /* The output rate changed by num/den: the running utterance's counts of
-   * played and dropped frames keep their duration. */
-  void rescale_counts(uint64_t num, uint64_t den);
-
-  /* Speech not played yet: the queue, and what a pause will play again. */
+    /* Speech not played yet: the queue, and what a pause will play again. */
   uint64_t queued_frames() const { return queue_.queued_frames() + replay_frames(); }
-  bool speaking() const { return speaking_; }
+  /* Source frames converted so far, and scratch bytes held: for tests of
+   * bounded work and memory. */
+  uint64_t frames_converted() const { return queue_.frames_converted(); }
+  std::size_t scratch_bytes() const { return queue_.scratch_bytes(); }
+    bool speaking() const { return speaking_; }
   bool fading() const { return fade_left_ > 0; }
   /* The earliest position a message may still name: the end of the last
    * speech played (a mark placed after it). */

@@ -116,7 +116,9 @@ const CapsEntry kInputCaps[] = {
      INVALID},
     {"audio/x-raw, format=S16LE, layout=non-interleaved, rate=24000, channels=2",
      INVALID},
-    {"audio/x-opus, rate=48000, channels=1", INVALID},
+    /* Encoded audio that no installed plugin decodes (encoded input that
+     * decodes is tested in test_encoded and test_decoder). */
+    {"audio/x-agentaudio-unknown, rate=48000, channels=1", INVALID},
 };
 const size_t kNumInputCaps = G_N_ELEMENTS(kInputCaps);
 
