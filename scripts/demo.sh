@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# --web: the voice-agent page over WebRTC instead (examples/web, docs/web.md).
+if [[ "${1:-}" == "--web" ]]; then
+  shift
+  exec bash examples/web/serve.sh "$@"
+fi
+
 bash scripts/install-deps.sh
 bash scripts/build.sh
 

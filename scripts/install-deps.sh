@@ -31,6 +31,12 @@ PACKAGES=(
   python3-av
   python3-pytest
   python3-venv                      # the venv the README's recipe makes
+  # the web demo (examples/web) and its browser test (tests/web)
+  python3-aiohttp                   # HTTP and the signalling websocket
+  gir1.2-nice-0.1                   # to keep ICE on 127.0.0.1
+  sox                               # the test's fake microphone
+  chromium                          # the test's browser (headless)
+  iproute2                          # the test's network namespace
   # memory checks
   valgrind
 )
