@@ -498,6 +498,7 @@ GST_START_TEST(test_speech_after_interrupt_is_a_new_utterance) {
   msg = expect_message(s, "mark");
   fail_unless_equals_uint64(get_u64(msg, "running-time"),
                             frames_to_time(480 + 240 + 100));
+  fail_unless_equals_uint64(get_u64(msg, "played"), frames_to_time(100));
   gst_message_unref(msg);
   expect_no_message(s);
 
@@ -604,6 +605,65 @@ GST_START_TEST(test_marks_in_order_at_exact_running_time) {
   msg = expect_message(s, "mark");
   fail_unless_equals_string(get_str(msg, "name"), "d");
   fail_unless_equals_uint64(get_u64(msg, "running-time"), frames_to_time(1000));
+  gst_message_unref(msg);
+  src_free(s);
+}
+GST_END_TEST;
+
+/* A mark's played is its utterance's speech before it, silence inside the
+ * utterance not counted: what a client needs to share out last-audio's
+ * duration when bytes say nothing of length (encoded input). */
+GST_START_TEST(test_mark_says_what_its_utterance_played) {
+  Src s = src_new();
+  mark(s.element, "start");
+  fail_unless_equals_int(push_samples(s.element, speech_samples(700)), GST_FLOW_OK);
+  mark(s.element, "a");
+  fail_unless_equals_int(push_samples(s.element, speech_samples(300)), GST_FLOW_OK);
+  mark(s.element, "b");
+  gst_harness_play(s.h);
+
+  auto expect_mark = [&](const gchar *name, guint64 running_frames, guint64 played_frames) {
+    GstMessage *msg = expect_message(s, "mark");
+    fail_unless_equals_string(get_str(msg, "name"), name);
+    fail_unless_equals_uint64(get_u64(msg, "running-time"), frames_to_time(running_frames));
+    fail_unless_equals_uint64(get_u64(msg, "played"), frames_to_time(played_frames));
+    fail_if(get_bool(msg, "interrupted"));
+    gst_message_unref(msg);
+  };
+  gst_buffer_unref(next_buffer(s)); /* 0..480 */
+  expect_mark("start", 0, 0);
+  gst_message_unref(expect_message(s, "first-audio"));
+  gst_buffer_unref(next_buffer(s)); /* 480..960 */
+  expect_mark("a", 700, 700);
+  gst_buffer_unref(next_buffer(s)); /* 960..1440: speech ends at 1000 */
+  expect_mark("b", 1000, 1000);
+
+  /* The TTS falls behind: 440 frames of silence, then the same utterance. */
+  fail_unless_equals_int(push_samples(s.element, speech_samples(200)), GST_FLOW_OK);
+  mark(s.element, "c");
+  gst_buffer_unref(next_buffer(s)); /* 1440..1920 */
+  expect_mark("c", 1640, 1200);
+  expect_no_message(s);
+
+  /* After the utterance's end: its whole duration. */
+  gst_buffer_unref(next_buffer(s));
+  GstMessage *msg = expect_message(s, "last-audio");
+  fail_unless_equals_uint64(get_u64(msg, "duration"), frames_to_time(1200));
+  gst_message_unref(msg);
+  mark(s.element, "d");
+  gst_buffer_unref(next_buffer(s));
+  expect_mark("d", 1640, 1200);
+
+  /* Cut: what had played when the interrupt came, the fade not counted. */
+  fail_unless_equals_int(push_samples(s.element, speech_samples(2000)), GST_FLOW_OK);
+  mark(s.element, "e");
+  gst_buffer_unref(next_buffer(s)); /* 2880..3360 */
+  gst_message_unref(expect_message(s, "first-audio"));
+  interrupt(s.element);
+  msg = expect_message(s, "mark");
+  fail_unless_equals_string(get_str(msg, "name"), "e");
+  fail_unless(get_bool(msg, "interrupted"));
+  fail_unless_equals_uint64(get_u64(msg, "played"), frames_to_time(480));
   gst_message_unref(msg);
   src_free(s);
 }
@@ -885,6 +945,7 @@ static Suite *agentaudiosrc_suite(void) {
   tcase_add_test(tc, test_speaking_notified_only_when_it_changes);
   tcase_add_test(tc, test_interrupt_after_speech_played_changes_nothing);
   tcase_add_test(tc, test_marks_in_order_at_exact_running_time);
+  tcase_add_test(tc, test_mark_says_what_its_utterance_played);
   tcase_add_test(tc, test_end_of_stream_drains_then_eos);
 
   tc = tcase_create("flow");

@@ -36,8 +36,9 @@
  * * `last-audio` (`running-time`, `duration`, `interrupted`, `dropped`): the
  *   first buffer without speech after speech is pushed; `running-time` is the
  *   exact end of the last speech sample, `duration` the speech played.
- * * `mark` (`name`, `running-time`, `interrupted`): the speech before the
- *   mark has been played, or an interrupt dropped it.
+ * * `mark` (`name`, `running-time`, `interrupted`, `played`): the speech
+ *   before the mark has been played (`played` of its utterance so far), or an
+ *   interrupt dropped it.
  *
  * Every running time and duration is exact to the sample: the element counts
  * samples and converts at the edge.
@@ -378,11 +379,13 @@ static void enqueue_last_audio(GstAgentAudioSrc *self,
 }
 
 static void enqueue_mark(GstAgentAudioSrc *self, const agentaudio::MarkEvent &mark) {
+  const agentaudio::Queues &queues = self->priv->queues;
   enqueue(self, gst_structure_new("mark", "name", G_TYPE_STRING, mark.name.c_str(),
                                   "running-time", G_TYPE_UINT64,
-                                  self->priv->queues.timeline.running_time(mark.position),
+                                  queues.timeline.running_time(mark.position),
                                   "interrupted", G_TYPE_BOOLEAN,
-                                  mark.interrupted ? TRUE : FALSE, NULL));
+                                  mark.interrupted ? TRUE : FALSE, "played", G_TYPE_UINT64,
+                                  queues.format.frames_to_time(mark.played), NULL));
 }
 
 /* The messages of one cut (interrupt, stop), in order. */

@@ -23,7 +23,7 @@ void SpeechLayer::settle_marks() {
 
 void SpeechLayer::cut_marks(uint64_t position, std::vector<MarkEvent> &out) {
   for (Mark &m : marks_)
-    out.push_back(MarkEvent{std::move(m.name), position, true});
+    out.push_back(MarkEvent{std::move(m.name), position, true, played_});
   marks_.clear();
 }
 
@@ -271,15 +271,11 @@ void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
   if (n < frames)
     std::memset(out + n * channels, 0, (frames - n) * channels * sizeof(int16_t));
 
-  while (!marks_.empty() && marks_.front().at <= play_pos()) {
-    Mark &m = marks_.front();
-    /* A mark with nothing before it in this buffer marks the end of speech
-     * that was already played. */
-    uint64_t at = m.at <= read_before ? last_end_ : position + (m.at - read_before);
-    result.marks.push_back(MarkEvent{std::move(m.name), at, false});
-    marks_.pop_front();
-  }
-
+  /* The marks now due, placed after the bookkeeping below so each can say
+   * what its utterance had played: a mark with nothing before it in this
+   * buffer marks the end of speech that was already played. */
+  const uint64_t last_end_before = last_end_;
+  const uint64_t played_before = played_;
   result.speech_frames = n;
   /* Frames [0, ended_at) belong to the running utterance. When speech pushed
    * after an interrupt follows the fade in this buffer, the interrupted
@@ -312,6 +308,18 @@ void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
       result.started = true;
       result.start = position + from;
     }
+  }
+  while (!marks_.empty() && marks_.front().at <= play_pos()) {
+    Mark &m = marks_.front();
+    MarkEvent event{std::move(m.name), last_end_before, false, played_before};
+    if (m.at > read_before) {
+      const uint64_t offset = m.at - read_before; /* frames into this buffer */
+      event.position = position + offset;
+      const uint64_t from = result.started ? result.start - position : n;
+      event.played = offset > from ? offset - from : played_before + offset;
+    }
+    result.marks.push_back(std::move(event));
+    marks_.pop_front();
   }
   next_ = position + frames;
 }

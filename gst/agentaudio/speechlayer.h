@@ -22,6 +22,9 @@ struct MarkEvent {
   std::string name;
   uint64_t position; /* end of the speech before the mark, or where it was cut */
   bool interrupted;
+  /* Speech frames its utterance played before the mark (as UtteranceEnd's
+   * played counts them); for a cut mark, what had played when it was cut. */
+  uint64_t played = 0;
 };
 
 /* The end of an utterance, for last-audio. */
