@@ -74,6 +74,9 @@ class Mark:
     interrupted: bool
     handle: Optional["SpeechHandle"] = field(default=None, compare=False)
     posted_at: float = field(default=0.0, compare=False)
+    played: Optional[int] = None
+    """Speech its element utterance played before the mark, ns (for an interrupted mark: when it
+    was cut); ``None`` from an element too old to say."""
 
     @property
     def running_time_s(self) -> Optional[float]:

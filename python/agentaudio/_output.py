@@ -21,7 +21,13 @@ How it stays right whatever the thread timing:
   an utterance of the element played (``duration``, sample-exact, silences excluded). The
   utterances of this package are consecutive in the element's queue, so that duration is shared
   out in order: every utterance whose mark was reached played all it pushed; the rest goes to
-  the one that was playing when the element's utterance ended.
+  the one that was playing when the element's utterance ended. Encoded audio (WAV with its
+  header, MP3, Ogg/Opus...) says nothing of its length in bytes: an encoded utterance's length
+  is the difference between the ``played`` of its mark and of the mark before it, which the
+  element counts in samples as it plays them.
+* **Every utterance is a stream of its own.** Once its audio is all pushed, the worker emits
+  ``end-of-utterance`` before the mark: the decoder (or the resampler) drains, so the mark lands
+  after the utterance's last sample, and the next utterance may start with a new header.
 * **Bus messages reach the loop through a sync-message handler** (``sync-message::element`` with
   ``bus.enable_sync_message_emission()``), which runs on the thread that posted the message and
   hands the parsed event to the loop with ``call_soon_threadsafe``. It does not touch the
@@ -53,6 +59,9 @@ from ._text import Word, heard_text, validate_words  # noqa: E402
 # A push is at most this much audio, so that interrupt() waits for no more than that much
 # conversion, and back-pressure is fine-grained.
 PIECE_S = 0.1
+# Encoded audio is pushed in pieces of this many bytes (about 0.1 s of 16-bit 22 kHz WAV, 1 s of
+# 32 kbit/s Opus); the element decodes each inside the push.
+ENCODED_PIECE_BYTES = 4096
 # The worker pushes only while the queue is more than this below max-speech-time: the element
 # counts whole frames, so a queue a fraction of a frame short of the limit is already full to it.
 ROOM_MARGIN_NS = 1_000_000
@@ -175,9 +184,11 @@ class _Say:
         self.total_bytes: Optional[int] = None  # the whole length, once known
         self.bpf = 0
         self.rate = 0
+        self.encoded = False  # its caps are not raw audio: lengths come from the element
         self.error: Optional[BaseException] = None
         # Loop side.
         self.played_ns = 0  # what the element is known to have played of it
+        self.estimate_ns: Optional[int] = None  # an encoded cut one's whole length, estimated
         self.resolved = False
 
     def _ns(self, n_bytes: int) -> int:
@@ -187,6 +198,9 @@ class _Say:
 
     @property
     def pushed_ns(self) -> int:
+        """What it pushed, ns; for encoded audio, what it is known to have played."""
+        if self.encoded:
+            return self.played_ns
         return self._ns(self.pushed_bytes)
 
     @property
@@ -263,6 +277,14 @@ def _caps(caps: Union[Gst.Caps, str, None]) -> Optional[Gst.Caps]:
     raise TypeError(f"caps must be Gst.Caps or str, not {type(caps).__name__}")
 
 
+def _is_encoded(caps: Optional[Gst.Caps]) -> bool:
+    """Audio caps that carry no raw layout (``audio/x-wav``, ``audio/mpeg``, ``audio/ogg``...):
+    the element decodes them."""
+    if caps is None or caps.get_size() == 0 or caps.is_any():
+        return False
+    return caps.get_structure(0).get_name() != "audio/x-raw"
+
+
 def _format_of(caps: Optional[Gst.Caps]) -> tuple[int, int]:
     """(bytes per frame, rate) of raw audio caps; (0, 0) if they are not raw audio."""
     if caps is None:
@@ -314,6 +336,7 @@ class AgentOutput:
                 "the element is not in a pipeline (it has no bus): add it to a pipeline first")
         self._bus = bus
         self._number = next(_ids)
+        self._has_end_of_utterance = _has_signal(element, "end-of-utterance")
         self._mark_prefix = f"agentaudio-{self._number}-"
         self._says_made = itertools.count(1)
 
@@ -333,6 +356,9 @@ class AgentOutput:
         # for an utterance that began before this output existed (it is not ours to share).
         self._attributed: Optional[int] = None if self._in_utterance else 0
         self._awaiting_last_audio: list[_Say] = []
+        # The `played` of the last mark of this element utterance (its whole duration once it
+        # ended): an encoded utterance played what its mark's `played` adds to it.
+        self._mark_base = 0
         self._feeding: set[_Say] = set()
         self._streams: "weakref.WeakSet[EventStream]" = weakref.WeakSet()
         self._listeners: list[Callable[[Event], Any]] = []
@@ -671,7 +697,11 @@ class AgentOutput:
         played = min(say.played_ns, pushed) if cut else pushed
         handle = say.handle
         if cut:
-            total = say.total_ns
+            if say.encoded:  # its length: estimated from last-audio, or unknown
+                total = say.estimate_ns
+                pushed = played if total is None else max(total, played)
+            else:
+                total = say.total_ns
             text = heard_text(handle.text, handle.words, played / SECOND,
                               (pushed if total is None else total) / SECOND,
                               complete=total is not None)
@@ -713,8 +743,9 @@ class AgentOutput:
                               bool(s.get_value("interrupted")), s.get_value("dropped"), now)
         elif name == "mark":
             rt = s.get_value("running-time")
+            played = s.get_value("played") if s.has_field("played") else None
             event = Mark(s.get_string("name") or "", None if rt == Gst.CLOCK_TIME_NONE else rt,
-                         bool(s.get_value("interrupted")), None, now)
+                         bool(s.get_value("interrupted")), None, now, played)
         elif name == "paused":
             event = Paused(s.get_value("running-time"), s.get_value("played"), now)
         elif name == "resumed":
@@ -738,11 +769,14 @@ class AgentOutput:
         if isinstance(event, FirstAudio):
             self._in_utterance = True
             self._attributed = 0
+            self._mark_base = 0
         elif isinstance(event, Mark):
             say = self._by_mark.get(event.name)
             if say is not None:
                 event = dataclasses.replace(event, handle=say.handle)
                 self._on_mark(say, event)
+            if event.played is not None and not event.interrupted:
+                self._mark_base = max(self._mark_base, event.played)
         elif isinstance(event, LastAudio):
             self._on_last_audio(event)
         for listener in list(self._listeners):
@@ -752,9 +786,15 @@ class AgentOutput:
 
     def _on_mark(self, say: _Say, event: Mark) -> None:
         if not event.interrupted and not say.cut:
+            if say.encoded:
+                # What the element played since the mark before: this utterance's audio.
+                gained = max(0, (event.played or 0) - self._mark_base)
+                say.played_ns += gained
+            else:
+                gained = max(0, say.pushed_ns - say.played_ns)
+                say.played_ns = say.pushed_ns
             if self._in_utterance and self._attributed is not None:
-                self._attributed += max(0, say.pushed_ns - say.played_ns)
-            say.played_ns = say.pushed_ns
+                self._attributed += gained
             self._resolve(say, cut=False)
         else:
             say.cut = True
@@ -769,17 +809,40 @@ class AgentOutput:
         for say in self._unresolved:
             if rest < ROUNDING_NS:
                 break
+            if say.encoded:
+                if not say.started:
+                    continue
+                # Its length is unknown: it is the one that was playing.
+                say.played_ns += rest
+                rest = 0
+                break
             room = say.pushed_ns - say.played_ns
             if room <= 0:
                 continue
             take = min(rest, room)
             say.played_ns += take
             rest -= take
+        if event.interrupted:
+            self._estimate_cut_encoded(event.dropped)
         self._in_utterance = False
         self._attributed = 0
+        self._mark_base = event.duration
         waiting, self._awaiting_last_audio = self._awaiting_last_audio, []
         for say in waiting:
             self._resolve(say, cut=True)
+
+    def _estimate_cut_encoded(self, dropped: int) -> None:
+        """An interrupted utterance's ``dropped`` is the speech its cut left unplayed (bytes not
+        yet decoded estimated by the element). When one encoded utterance of ours is among the
+        cut ones, what the raw ones dropped is known, so the rest is its: its whole length is
+        then what it played plus that (for :func:`heard_text`)."""
+        cut = [say for say in self._awaiting_last_audio if say.started]
+        encoded = [say for say in cut if say.encoded]
+        if len(encoded) != 1:
+            return
+        raw_dropped = sum(max(0, say.pushed_ns - say.played_ns) for say in cut if not say.encoded)
+        say = encoded[0]
+        say.estimate_ns = say.played_ns + max(0, dropped - raw_dropped)
 
     def _on_null(self) -> None:
         """The element went to NULL: whatever was pending will not play."""
@@ -824,8 +887,12 @@ class AgentOutput:
             self._call(self._resolve_stale, say)
             return
         caps = say.caps if say.caps is not None else self._element.get_property("speech-caps")
+        say.encoded = _is_encoded(caps)
         say.bpf, say.rate = _format_of(caps)
-        piece = max(say.bpf, int(say.rate * PIECE_S) * say.bpf) if say.bpf else 1 << 16
+        if say.encoded:
+            piece = ENCODED_PIECE_BYTES
+        else:
+            piece = max(say.bpf, int(say.rate * PIECE_S) * say.bpf) if say.bpf else 1 << 16
         if say.kind == "bytes":
             say.total_bytes = len(say.source)
         chunks = self._chunks(say)
@@ -922,7 +989,7 @@ class AgentOutput:
                 self._cv.wait(wait)
 
     def _finish(self, say: _Say) -> None:
-        missing = -say.pushed_bytes % say.bpf if say.bpf else 0
+        missing = -say.pushed_bytes % say.bpf if say.bpf and not say.encoded else 0
         if missing and say.started and not say.cut and not self._stale(say):
             # Complete the last frame, or the next utterance's first bytes would.
             if self._push(say, bytes(missing)) and say.exhausted:
@@ -931,6 +998,10 @@ class AgentOutput:
             if self._inflight is say:
                 self._inflight = None
             if not say.mark_placed and not self._stale(say):
+                if say.started and not say.cut and self._has_end_of_utterance:
+                    # Its stream is complete: what the decoder or resampler holds is queued
+                    # now, before the mark, and the next utterance starts a new stream.
+                    self._element.emit("end-of-utterance")
                 self._element.emit("mark", say.mark_name)
                 say.mark_placed = True
             placed = say.mark_placed
