@@ -15,20 +15,25 @@ in all):
 1. A "thinking" bed plays alone: 2 s of S16LE 44100 Hz STEREO, queued before PLAYING with
    `play_background(loop=True)` (`background-loop`), at `background-volume` 0.3. The element
    downmixes and resamples it.
-2. After 1 s the agent answers with two sentences synthesised by espeak-ng, in espeak-ng's
-   NATIVE format (S16LE 22050 Hz mono, read from its WAV header): no resampler in front of the
-   element. Each is a `say()` of an iterable that hands the audio over the way a streaming TTS
-   would, in small oddly sized chunks; the output's worker thread pushes them, held back by
-   `max-speech-time` once 4 s are queued (enough for sentence 2 to be queued whole before the
-   barge-in). Sentence 1 is said with `caps=` (pushed with `push-speech-sample`, each chunk a
-   GstSample with its own caps), sentence 2 with plain `push-speech` after setting
-   `speech-caps`. The output places a mark after each sentence. While the voice plays, the bed
-   is ducked to a quarter (`duck-volume` 0.25, -12 dB).
+2. After 1 s the agent answers with two sentences synthesised by espeak-ng, pushed AS
+   espeak-ng WROTE THEM: whole WAV files, header included (`audio/x-wav`), the way TTS services
+   send WAV. The element parses each header itself (S16LE 22050 Hz mono) and resamples. Each is
+   a `say()` of an iterable that hands the file over the way a streaming TTS would, in small
+   oddly sized chunks (the 44-byte header split over two of them); the output's worker thread
+   pushes them, held back by `max-speech-time` once 4 s of decoded audio are queued (enough for
+   sentence 2 to be queued whole before the barge-in). Sentence 1 is said with
+   `caps="audio/x-wav"` (pushed with `push-speech-sample`, each chunk a GstSample with its own
+   caps), sentence 2 with plain `push-speech` after setting `speech-caps` to `audio/x-wav`. After
+   each file the output emits `end-of-utterance` (the stream is complete: the next one starts
+   with its own header) and places a mark. While the voice plays, the bed is ducked to a quarter
+   (`duck-volume` 0.25, -12 dB).
 3. Half way through sentence 2 the caller barges in: `interrupt()` fades the voice out (10 ms)
    and drops the rest; the mark of sentence 2 comes back with interrupted=TRUE, the utterance's
    `last-audio` says interrupted=TRUE, and the handle of sentence 2 says how much was played and
    which words were heard (espeak-ng gives no word timestamps: its text is aligned by characters,
-   which is rough). The bed comes back up while the caller talks.
+   which is rough). The bytes of a WAV file say nothing of how long it plays once decoded: the
+   lengths come from the element's marks, which say how much speech had played, to the sample.
+   The bed comes back up while the caller talks.
 4. The agent replies with sentence 3 (a new utterance, its own first-audio/last-audio and mark),
    the bed plays alone for a second, `clear_background()` fades it out and `end_of_stream()`
    ends the stream, so that wavenc finalises the WAV file.
@@ -93,9 +98,11 @@ REPLIES = [[1, 2], [3]]
 INTERRUPTED_SENTENCE = 2
 SAMPLE_SENTENCES = {1}  # pushed with push-speech-sample; the others with push-speech
 
-# Like a streaming TTS: mostly 20 ms chunks (882 bytes at 22050 Hz), some odd sizes, one that
-# splits a sample in two (the element joins partial frames across pushes).
-CHUNK_SIZES = [882, 883, 441, 1437, 3, 881, 2000]
+# Like a streaming TTS: mostly 20 ms chunks (882 bytes at 22050 Hz), some odd sizes; the first
+# two split the WAV header (44 bytes), later ones split samples (the element's WAV parser joins
+# them).
+CHUNK_SIZES = [30, 882, 883, 441, 1437, 3, 881, 2000]
+SPEECH_CAPS = "audio/x-wav"  # a WAV file, header included: the element reads its format
 
 # The background bed: S16LE, 44100 Hz, stereo, 2 s, played in a loop.
 BED_RATE = 44100
@@ -136,33 +143,26 @@ def db(x: float) -> float:
 
 
 class Speech:
-    """One sentence as espeak-ng wrote it: raw S16LE bytes and their format."""
+    """One sentence as espeak-ng wrote it: the WAV file, header included, pushed as it is. Its
+    format and length are read here only to check what the element made of it."""
 
-    def __init__(self, number: int, text: str, pcm: bytes, rate: int, channels: int):
+    def __init__(self, number: int, text: str, wav: bytes, rate: int, channels: int,
+                 frames: int):
         self.number = number
         self.text = text
-        self.pcm = pcm
+        self.wav = wav
         self.rate = rate
         self.channels = channels
-        self.caps_string = (
-            f"audio/x-raw,format=S16LE,layout=interleaved,rate={rate},channels={channels}"
-        )
-        self.caps = Gst.Caps.from_string(self.caps_string)
-
-    @property
-    def bytes_per_frame(self) -> int:
-        return 2 * self.channels
-
-    def ns(self, n_bytes: int) -> int:
-        return n_bytes // self.bytes_per_frame * SECOND // self.rate
+        self.frames = frames
+        self.caps = Gst.Caps.from_string(SPEECH_CAPS)
 
     @property
     def duration(self) -> int:
-        return self.ns(len(self.pcm))
+        return self.frames * SECOND // self.rate
 
 
 def synthesise(number: int, text: str, wav_path: str) -> Speech:
-    """Render `text` with espeak-ng and return it in espeak-ng's native format."""
+    """Render `text` with espeak-ng; the WAV file it writes is what the agent pushes."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng not found (bash scripts/install-deps.sh installs it)")
@@ -171,9 +171,9 @@ def synthesise(number: int, text: str, wav_path: str) -> Speech:
     with wave.open(wav_path, "rb") as w:
         if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
             raise RuntimeError(f"{wav_path}: expected 16-bit PCM, got {w.getparams()}")
-        # WAV PCM with 16-bit samples is little-endian signed: exactly S16LE.
-        return Speech(number, text, w.readframes(w.getnframes()), w.getframerate(),
-                      w.getnchannels())
+        rate, channels, frames = w.getframerate(), w.getnchannels(), w.getnframes()
+    with open(wav_path, "rb") as f:
+        return Speech(number, text, f.read(), rate, channels, frames)
 
 
 def render_sentences(texts: list[str]) -> list[Speech]:
@@ -242,7 +242,7 @@ class Utterance:
     number: int
     how: str  # push-speech-sample (caps given to say) or push-speech (speech-caps)
     handle: "agentaudio.SpeechHandle | None" = None
-    pushed: int = 0  # bytes the stand-in TTS handed over
+    pushed: int = 0  # bytes of the WAV file the stand-in TTS handed over
     chunks: int = 0
     waited: int = 0  # chunks the worker took more than 5 ms to ask for (back-pressure)
 
@@ -318,13 +318,13 @@ class AgentDemo:
 
     # ---- the "TTS engine" -------------------------------------------------------------
 
-    def tts_chunks(self, record: Utterance, pcm: bytes):
-        """Like a streaming TTS: the sentence in small, oddly sized chunks. AgentOutput reads
+    def tts_chunks(self, record: Utterance, wav: bytes):
+        """Like a streaming TTS: the WAV file in small, oddly sized chunks. AgentOutput reads
         this iterable on its worker thread and pushes each chunk when the element has room."""
         last = time.monotonic()
-        while record.pushed < len(pcm):
+        while record.pushed < len(wav):
             size = CHUNK_SIZES[record.chunks % len(CHUNK_SIZES)]
-            chunk = pcm[record.pushed:record.pushed + size]
+            chunk = wav[record.pushed:record.pushed + size]
             record.chunks += 1
             record.pushed += len(chunk)
             yield chunk
@@ -346,7 +346,7 @@ class AgentDemo:
             caps = None
             if not self.agent.get_property("speech-caps").is_equal(speech.caps):
                 self.agent.set_property("speech-caps", speech.caps)
-        record.handle = self.out.say(self.tts_chunks(record, speech.pcm), text=speech.text,
+        record.handle = self.out.say(self.tts_chunks(record, speech.wav), text=speech.text,
                                      caps=caps)
         vlog(f"  demo: say sentence {n} ({how}) at {secs(self.running_time())}")
 
@@ -1044,8 +1044,8 @@ def verbose_details(demo: AgentDemo, result: Analysis, wall: float):
         state = "no playout" if p is None else (
             f"played {p.played_s:.3f} s of the {p.duration_s:.3f} s pushed"
             + (", cut by the interrupt" if p.interrupted else ""))
-        log(f"  say sentence-{n} ({r.how}, {speech.rate} Hz x {speech.channels}): the TTS gave "
-            f"{secs(speech.ns(r.pushed))} of {secs(speech.duration)} in {r.chunks} chunks, "
+        log(f"  say sentence-{n} ({r.how}, a WAV file of {speech.rate} Hz x {speech.channels}): "
+            f"the TTS gave {r.pushed} of its {len(speech.wav)} bytes in {r.chunks} chunks, "
             f"{r.waited} held back by max-speech-time; {state}")
     for ev in sorted(demo.events, key=lambda e: e.time):
         when = "" if ev.clock_time is None else f" (clock: {secs(ev.clock_time, 4)})"
@@ -1106,8 +1106,8 @@ def main() -> int:
         png = os.path.abspath(args.plot or os.path.splitext(output)[0] + ".png")
 
     sentences = render_sentences(SENTENCES)
-    log(f"Synthesised {len(sentences)} sentences with espeak-ng "
-        f"({sentences[0].rate} Hz mono, pushed as they are):")
+    log(f"Synthesised {len(sentences)} sentences with espeak-ng (WAV files of "
+        f"{sentences[0].rate} Hz mono, pushed as they are, header included):")
     for s in sentences:
         log(f"  {s.number}. \"{s.text}\" ({s.duration / SECOND:.2f} s)")
     bed = make_bed()
