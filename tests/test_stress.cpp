@@ -120,9 +120,10 @@ struct Stress {
   guint64 spoken = 0;      /* sum of last-audio durations, in frames */
   guint64 spoken_lost = 0; /* sum of last-audio dropped, in frames */
   guint64 first_rt = 0;    /* running-time of the open utterance's first-audio */
+  guint64 mark_played = 0; /* the largest played of its reached marks, ns */
   bool paused = false;     /* a paused message with no resumed or last-audio yet */
   guint64 paused_messages = 0, resumed_messages = 0;
-    std::atomic<guint64> speech_pauses{0}, speech_resumes{0}; /* pause / resume emitted */
+  std::atomic<guint64> speech_pauses{0}, speech_resumes{0}; /* pause / resume emitted */
   std::deque<std::string> recent; /* the last element messages, for an error's context */
   std::map<std::string, int> marks;                         /* name -> times posted */
   std::map<std::string, int> mark_order; /* "m-<worker>" -> last sequence number posted */
@@ -242,7 +243,7 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
     return GST_BUS_DROP;
   }
 
-    const GstStructure *s = gst_message_get_structure(msg);
+  const GstStructure *s = gst_message_get_structure(msg);
   const gchar *name = gst_structure_get_name(s);
   g_mutex_lock(&st->ev_lock);
   {
@@ -259,6 +260,7 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
                          "last-audio since the previous first-audio)",
                          st->first_audio));
     st->speaking = true;
+    st->mark_played = 0;
     gst_structure_get_uint64(s, "running-time", &st->first_rt);
   } else if (g_str_equal(name, "last-audio")) {
     st->last_audio++;
@@ -276,6 +278,10 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
                          " is not a whole number of samples",
                          duration));
     st->spoken += frames;
+    if (st->accounting && duration < st->mark_played)
+      add_error(st, strf("last-audio #%" G_GUINT64_FORMAT ": duration %" G_GUINT64_FORMAT
+                         " below a mark's played %" G_GUINT64_FORMAT,
+                         st->last_audio, duration, st->mark_played));
     guint64 lost = 0, end = 0;
     gst_structure_get_uint64(s, "dropped", &lost);
     gst_structure_get_uint64(s, "running-time", &end);
@@ -290,7 +296,7 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
                          " and %" GST_TIME_FORMAT,
                          st->last_audio, frames, GST_TIME_ARGS(st->first_rt),
                          GST_TIME_ARGS(end)));
-    } else if (g_str_equal(name, "paused")) {
+  } else if (g_str_equal(name, "paused")) {
     st->paused_messages++;
     if (!st->speaking || st->paused) {
       std::string before;
@@ -314,6 +320,17 @@ static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data) {
     gst_structure_get_boolean(s, "interrupted", &interrupted);
     if (interrupted)
       st->interrupted_marks++;
+    guint64 played = 0;
+    if (!gst_structure_get_uint64(s, "played", &played))
+      add_error(st, strf("mark %s without played", mark));
+    /* Within an utterance, reached marks say more and more was played. */
+    if (!interrupted && st->speaking) {
+      if (played < st->mark_played)
+        add_error(st, strf("mark %s: played %" G_GUINT64_FORMAT " after a mark with %"
+                           G_GUINT64_FORMAT " in the same utterance",
+                           mark, played, st->mark_played));
+      st->mark_played = std::max(st->mark_played, played);
+    }
     auto it = mark ? st->marks.find(mark) : st->marks.end();
     if (it == st->marks.end()) {
       add_error(st, strf("mark %s was never requested", mark));
