@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "reformat.h"
+
 namespace agentaudio {
 
 InputConverter::~InputConverter() {
@@ -37,17 +39,7 @@ bool InputConverter::configure(const GstAudioInfo &in, const GstAudioInfo &out) 
     return true;
   }
 
-  GstStructure *config = gst_structure_new(
-      "config", GST_AUDIO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_AUDIO_RESAMPLER_METHOD,
-      GST_AUDIO_RESAMPLER_METHOD_KAISER, GST_AUDIO_CONVERTER_OPT_DITHER_METHOD,
-      GST_TYPE_AUDIO_DITHER_METHOD, GST_AUDIO_DITHER_NONE,
-      GST_AUDIO_CONVERTER_OPT_NOISE_SHAPING_METHOD, GST_TYPE_AUDIO_NOISE_SHAPING_METHOD,
-      GST_AUDIO_NOISE_SHAPING_NONE, NULL);
-  gst_audio_resampler_options_set_quality(
-      GST_AUDIO_RESAMPLER_METHOD_KAISER, GST_AUDIO_RESAMPLER_QUALITY_DEFAULT,
-      GST_AUDIO_INFO_RATE(&in), GST_AUDIO_INFO_RATE(&out), config);
-
-  conv_ = gst_audio_converter_new(GST_AUDIO_CONVERTER_FLAG_NONE, &in_, &out_, config);
+  conv_ = new_audio_converter(in_, out_);
   configured_ = conv_ != nullptr;
   return configured_;
 }

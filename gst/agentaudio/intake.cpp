@@ -130,14 +130,8 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
   if (format.encoded) {
     PushResult result = decode(layer, input, format, output, buffer, samples);
     holds_back_[layer] = input.converter.holds_back();
-    std::lock_guard<std::mutex> lock(queues_.lock);
-    if (queues_.eos_pending)
-      return flow(GST_FLOW_EOS, output);
-    if (queues_.generation[layer].load() != generation)
-      return flow(GST_FLOW_FLUSHING, output);
-    queues_.queue(layer,
-                  std::move(samples)); /* what was decoded, even before a failure */
-    return result;
+    /* What was decoded is queued even when the decoder failed after it. */
+    return commit(layer, generation, output, std::move(samples), result);
   }
   if (input.decoder) {
     /* Raw again: the encoded stream before ends here, its tail first. */
@@ -179,14 +173,20 @@ PushResult Intake::push_locked(Layer layer, const PushFormat &format, GstBuffer 
   if (!ok)
     return problem(PushResult::UNREADABLE, output);
   holds_back_[layer] = input.converter.holds_back();
+  return commit(layer, generation, output, std::move(samples), flow(GST_FLOW_OK, output));
+}
 
+PushResult Intake::commit(Layer layer, guint64 generation, const Format &output,
+                          std::vector<gint16> samples, PushResult result) {
   std::lock_guard<std::mutex> lock(queues_.lock);
+  /* EOS or a flush came while the push converted: the push answers for it
+   * and what it converted is gone. */
   if (queues_.eos_pending)
     return flow(GST_FLOW_EOS, output);
   if (queues_.generation[layer].load() != generation)
     return flow(GST_FLOW_FLUSHING, output);
   queues_.queue(layer, std::move(samples));
-  return flow(GST_FLOW_OK, output);
+  return result;
 }
 
 void Intake::restart(Input &input, const GstAudioInfo &info, guint64 generation) {

@@ -149,6 +149,10 @@ class Intake {
   static void convert_decoded(Input &input, const Format &output,
                               const GstAudioInfo &info, const uint8_t *data,
                               std::size_t frames, std::vector<gint16> &out);
+  /* Queues what a push converted and returns `result`, unless EOS or an
+   * interrupt came meanwhile. Takes the queue lock. */
+  PushResult commit(Layer layer, guint64 generation, const Format &output,
+                    std::vector<gint16> samples, PushResult result);
   /* A new generation: what the layer's input held belongs to the old one. */
   static void restart(Input &input, const GstAudioInfo &info, guint64 generation);
   /* What the converters hold back joins the queues. Call with both locks. */

@@ -30,11 +30,14 @@ GstAudioInfo info_of(const PcmFormat &f) {
   return info;
 }
 
-/* The resampler the element's input conversion uses (Kaiser at
- * audioresample's default quality, no dither), so that reconverted audio
- * sounds like the rest. */
 GstAudioConverter *new_converter(const PcmFormat &from, const PcmFormat &to) {
-  GstAudioInfo in = info_of(from), out = info_of(to);
+  const GstAudioInfo in = info_of(from), out = info_of(to);
+  return new_audio_converter(in, out);
+}
+
+}  // namespace
+
+GstAudioConverter *new_audio_converter(const GstAudioInfo &in, const GstAudioInfo &out) {
   GstStructure *config = gst_structure_new(
       "config", GST_AUDIO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_AUDIO_RESAMPLER_METHOD,
       GST_AUDIO_RESAMPLER_METHOD_KAISER, GST_AUDIO_CONVERTER_OPT_DITHER_METHOD,
@@ -43,11 +46,12 @@ GstAudioConverter *new_converter(const PcmFormat &from, const PcmFormat &to) {
       GST_AUDIO_NOISE_SHAPING_NONE, NULL);
   gst_audio_resampler_options_set_quality(
       GST_AUDIO_RESAMPLER_METHOD_KAISER, GST_AUDIO_RESAMPLER_QUALITY_DEFAULT,
-      static_cast<gint>(from.rate), static_cast<gint>(to.rate), config);
-  return gst_audio_converter_new(GST_AUDIO_CONVERTER_FLAG_NONE, &in, &out, config);
+      GST_AUDIO_INFO_RATE(&in), GST_AUDIO_INFO_RATE(&out), config);
+  /* The converter takes config, and copies the infos. */
+  return gst_audio_converter_new(GST_AUDIO_CONVERTER_FLAG_NONE,
+                                 const_cast<GstAudioInfo *>(&in),
+                                 const_cast<GstAudioInfo *>(&out), config);
 }
-
-}  // namespace
 
 RunReader::~RunReader() {
   free_converter();

@@ -11,8 +11,15 @@
 
 /* GstAudioConverter, kept out of the layers' headers. */
 struct _GstAudioConverter;
+struct _GstAudioInfo;
 
 namespace agentaudio {
+
+/* Every conversion of the element, at the input and of queued audio, is
+ * made by one configuration (Kaiser at audioresample's default quality, no
+ * dither, no noise shaping), so that reconverted audio sounds like the rest.
+ * Free with gst_audio_converter_free(); NULL if GStreamer cannot convert. */
+_GstAudioConverter *new_audio_converter(const _GstAudioInfo &in, const _GstAudioInfo &out);
 
 /* A format of queued audio: interleaved native-endian S16 at this rate. */
 struct PcmFormat {
