@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+import threading
 import wave
 
 import numpy as np
@@ -63,6 +64,7 @@ def test_wav_files_play_whole_and_each_counts_its_own_samples():
         # Two files back to back: the second header must not be heard, nor shift anything.
         h1 = out.say(chunks(wav_file(11, 3000), 1), caps=WAV, text="one two")
         h2 = out.say(chunks(wav_file(22, 1234), 2), caps=WAV, text="three")
+        await h2.wait_queued()  # one utterance: no gap while the worker pushes
         c.start()
         await c.crank_until(lambda: h2.done() and not out.speaking)
         assert tags(c) == [11] * 3000 + [22] * 1234
@@ -100,23 +102,35 @@ def test_silence_inside_an_encoded_utterance_is_not_counted():
     async def main():
         c = Clocked()
         out = agentaudio.AgentOutput(c.agent)
-        gate = asyncio.Event()
-        data = wav_file(5, 1200)  # 44 header bytes, then 2400 bytes of samples
+        data = wav_file(5, 2048 + 1000)
+        # wavparse passes data on in blocks of 4096 bytes and holds a partial one until more
+        # comes (or end-of-utterance drains it): the first part is one whole block.
+        first = data[:44 + 4096]
+        first_pushed, gate = threading.Event(), threading.Event()
 
-        async def slow_tts():
-            yield data[:44 + 1000]  # 500 samples, then the TTS falls behind
-            await gate.wait()
-            yield data[44 + 1000:]
+        def slow_tts():  # read by the worker, which asks for a chunk once it pushed the last
+            yield first
+            first_pushed.set()
+            gate.wait(10)
+            yield data[len(first):]
 
+        events = out.events()
         h1 = out.say(wav_file(4, 600), caps=WAV)
         h2 = out.say(slow_tts(), caps=WAV)
-        c.start()
-        await c.crank_until(lambda: c.agent.get_property("queued-speech-time") == 0)
-        c.crank(1)  # a buffer of silence inside the utterance (speech resumes next buffer)
+        assert await asyncio.to_thread(first_pushed.wait, 10)
+        c.start()  # buffer 0
+        c.crank(5)  # buffer 5 (2400..2880) runs dry at frame 2648: 232 frames of silence
+        assert c.agent.get_property("queued-speech-time") == 0 and out.speaking
         gate.set()
+        await h2.wait_queued()  # the rest pushed, drained by end-of-utterance, marked
         await c.crank_until(lambda: h2.done() and not out.speaking)
+        assert tags(c) == [4] * 600 + [5] * 3048
         assert (await h1).played_s == secs(600)
-        assert (await h2).played_s == secs(1200)
+        # The same utterance (one last-audio), its 232 silent frames not counted.
+        assert (await h2).played_s == secs(3048)
+        await settle()
+        last = [e for e in events._items if isinstance(e, agentaudio.LastAudio)]
+        assert [e.duration for e in last] == [3648 * SECOND // RATE]
         out.close()
         c.stop()
 
@@ -182,6 +196,55 @@ def test_garbage_instead_of_a_wav_file_raises_and_the_next_one_plays():
             await bad
         assert (await good).played_s == secs(960)
         assert tags(c)[-960:] == [9] * 960
+        out.close()
+        c.stop()
+
+    run(main)
+
+
+def encode(pipeline: str) -> bytes:
+    """What a GStreamer encoder makes of a second of 440 Hz (the file a TTS service would send)."""
+    p = Gst.parse_launch(f"audiotestsrc num-buffers=24 samplesperbuffer=1000 freq=440 ! "
+                         f"audio/x-raw,rate=24000,channels=1 ! {pipeline} ! "
+                         "appsink name=sink sync=false")
+    sink = p.get_by_name("sink")
+    p.set_state(Gst.State.PLAYING)
+    data = bytearray()
+    while True:
+        sample = sink.emit("try-pull-sample", 10 * SECOND)
+        if sample is None:
+            break
+        buf = sample.get_buffer()
+        data += buf.extract_dup(0, buf.get_size())
+    p.set_state(Gst.State.NULL)
+    return bytes(data)
+
+
+@pytest.mark.skipif(Gst.ElementFactory.find("lamemp3enc") is None or
+                    Gst.ElementFactory.find("mpegaudioparse") is None,
+                    reason="lamemp3enc or mpegaudioparse missing (gstreamer1.0-plugins-good)")
+def test_mp3_utterances_share_last_audio_to_the_sample():
+    async def main():
+        mp3 = encode("lamemp3enc bitrate=64 cbr=true")
+        c = Clocked()
+        out = agentaudio.AgentOutput(c.agent)
+        events = out.events()
+        caps = "audio/mpeg,mpegversion=1,layer=3"
+        h1 = out.say(chunks(mp3, 4), caps=caps)
+        h2 = out.say(chunks(mp3, 5), caps=caps)
+        await h2.wait_queued()  # decoded before the first buffer: one utterance, no gap
+        c.start()
+        await c.crank_until(lambda: h2.done() and not out.speaking)
+        p1, p2 = await h1, await h2
+        await settle()
+        last = [e for e in events._items if isinstance(e, agentaudio.LastAudio)]
+        assert len(last) == 1
+        # Each is its second plus LAME's delay and padding (under a tenth of a second), and
+        # the two add up to what the element played, to the nanosecond.
+        assert 1.0 <= p1.played_s < 1.1 and p2.played_s == p1.played_s
+        assert round((p1.played_s + p2.played_s) * SECOND) == last[0].duration
+        # Everything the element played came out: nothing held back by the decoder.
+        assert int((c.output() != 0).sum()) >= round(2 * RATE * 0.99)
         out.close()
         c.stop()
 
