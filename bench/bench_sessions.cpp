@@ -38,6 +38,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Under valgrind --tool=callgrind the counters are zeroed when the window
+ * opens and dumped when it closes (bench/cpu_split.py reads that dump);
+ * elsewhere these macros do nothing. */
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(x)
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -59,10 +69,10 @@ namespace {
 
 /* RTP clock of Opus (RFC 7587): always 48 kHz, whatever the input rate. */
 constexpr int kRtpClock = 48000;
-/* The speech and bed pushed, as a TTS engine gives them: 24 kHz mono S16LE
- * (the element's default speech-caps); the element converts to the output
- * rate. */
-constexpr int kInRate = 24000;
+/* The speech and bed pushed, as a TTS engine gives them: by default 24 kHz
+ * mono S16LE (the element's default speech-caps), which the element
+ * converts to the output rate; --speech-rate changes it. */
+int g_in_rate = 24000;
 constexpr GstClockTime kFeedPeriod = 50 * GST_MSECOND;
 constexpr GstClockTime kFeedLow = 150 * GST_MSECOND;
 constexpr GstClockTime kFeedChunk = 100 * GST_MSECOND;
@@ -87,6 +97,7 @@ struct Options {
   bool bed = true;
   double duty = 1.0; /* share of time speaking: 1 = always */
   int base_port = 40000;
+  int speech_rate = 24000;
 };
 
 /* Machine and process figures (as bench-streams) --------------------------- */
@@ -141,6 +152,14 @@ double cpu_seconds() {
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The kernel's part (system time): sends, futex waits, context switches;
+ * callgrind does not see it. */
+double system_cpu_seconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* Machine-wide busy seconds from /proc/stat (everything but idle, iowait). */
@@ -749,7 +768,7 @@ struct Audio {
 std::vector<int16_t> make_tone(int frames, double freq, double amp) {
   std::vector<int16_t> v(static_cast<std::size_t>(frames));
   for (int i = 0; i < frames; i++) {
-    double t = static_cast<double>(i) / kInRate;
+    double t = static_cast<double>(i) / g_in_rate;
     double f = freq * (1.0 + 0.05 * std::sin(2 * G_PI * 3 * t));
     /* A tone with a little noise, so the encoder sees a signal that is not
      * trivially predictable (a pure tone would flatter it). */
@@ -768,9 +787,9 @@ GstMemory *memory_of(const std::vector<int16_t> &v, std::size_t off, std::size_t
 }
 
 void make_audio(Audio &a) {
-  a.speech_pcm = make_tone(kInRate, 220, 8000);
-  a.bed_pcm = make_tone(kInRate, 110, 2000);
-  const std::size_t chunk = static_cast<std::size_t>(kInRate * kFeedChunk / GST_SECOND);
+  a.speech_pcm = make_tone(g_in_rate, 220, 8000);
+  a.bed_pcm = make_tone(g_in_rate, 110, 2000);
+  const std::size_t chunk = static_cast<std::size_t>(g_in_rate * kFeedChunk / GST_SECOND);
   for (std::size_t off = 0; off + chunk <= a.speech_pcm.size(); off += chunk) {
     GstBuffer *b = gst_buffer_new();
     gst_buffer_append_memory(b, memory_of(a.speech_pcm, off, chunk));
@@ -784,6 +803,14 @@ void make_audio(Audio &a) {
 GstElement *make_chain(const Options &o, Session &s, const Audio &audio) {
   GstElement *src = make("agentaudiosrc");
   g_object_set(src, "ptime", static_cast<guint>(o.ptime), "background-loop", TRUE, nullptr);
+  if (o.speech_rate != 24000) {
+    GstCaps *in = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE",
+                                      "layout", G_TYPE_STRING, "interleaved", "rate",
+                                      G_TYPE_INT, o.speech_rate, "channels", G_TYPE_INT, 1,
+                                      nullptr);
+    g_object_set(src, "speech-caps", in, "background-caps", in, nullptr);
+    gst_caps_unref(in);
+  }
   GstElement *caps = make("capsfilter");
   GstCaps *c = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, o.rate, "channels",
                                    G_TYPE_INT, 1, nullptr);
@@ -1021,13 +1048,17 @@ int run_sender(const Options &o, int ctl_fd, pid_t child) {
   sleep_s(o.warmup);
   const long rss_warm = read_status_kib("VmRSS");
   ch.send('m', 0, 0, "");
+  CALLGRIND_ZERO_STATS;
   const double busy0 = machine_busy_s();
   const double cpu0 = cpu_seconds();
+  const double sys0 = system_cpu_seconds();
   const auto wall0 = std::chrono::steady_clock::now();
   sleep_s(o.seconds);
   const double cpu1 = cpu_seconds();
+  const double sys1 = system_cpu_seconds();
   const double busy1 = machine_busy_s();
   const auto wall1 = std::chrono::steady_clock::now();
+  CALLGRIND_DUMP_STATS_AT("window");
   ch.send('e', 0, 0, "");
   const long rss_end = read_status_kib("VmRSS");
   {
@@ -1048,11 +1079,12 @@ int run_sender(const Options &o, int ctl_fd, pid_t child) {
     << ", \"opus_complexity\": " << o.complexity << ", \"opus_frame_ms\": " << o.frame_ms
     << ", \"opus_bitrate\": " << o.bitrate << ", \"dtx\": " << (o.dtx ? "true" : "false")
     << ", \"bed\": " << (o.bed ? "true" : "false") << ", \"duty\": " << o.duty
-    << ", \"speech_rate\": " << kInRate << "}"
+    << ", \"speech_rate\": " << o.speech_rate << "}"
     << ", \"all_flowing_before_warmup\": " << (flowing ? "true" : "false")
     << ", \"startup_s\": " << startup_s << ", \"wall_s\": " << wall
     << ", \"sender_cpu_s\": " << (cpu1 - cpu0) << ", \"sender_cpu_cores\": " << cores
     << ", \"sender_cpu_per_session_percent\": " << 100.0 * cores / o.sessions
+    << ", \"sender_system_cpu_share\": " << (cpu1 > cpu0 ? (sys1 - sys0) / (cpu1 - cpu0) : 0)
     << ", \"machine_busy_cores\": " << (busy1 - busy0) / wall
     << ", \"rss_baseline_kib\": " << rss_baseline << ", \"rss_warm_kib\": " << rss_warm
     << ", \"rss_end_kib\": " << rss_end << ", \"rss_per_session_kib\": "
@@ -1093,7 +1125,7 @@ void usage(const char *argv0) {
       "usage: %s --mode udp|webrtc [--sessions N] [--warmup S] [--seconds S] [--json FILE]\n"
       "          [--opus-complexity 0-10] [--opus-frame-ms 10|20|40|60] [--dtx]\n"
       "          [--opus-bitrate BPS] [--ptime MS] [--rate HZ] [--no-bed] [--duty F]\n"
-      "          [--base-port P]\n",
+      "          [--speech-rate HZ] [--base-port P]\n",
       argv0);
   std::exit(2);
 }
@@ -1135,6 +1167,8 @@ int main(int argc, char **argv) {
       o.bed = false;
     else if (a == "--duty")
       o.duty = std::atof(arg());
+    else if (a == "--speech-rate")
+      o.speech_rate = std::atoi(arg());
     else if (a == "--base-port")
       o.base_port = std::atoi(arg());
     else
@@ -1142,6 +1176,7 @@ int main(int argc, char **argv) {
   }
   if ((o.mode != "udp" && o.mode != "webrtc") || o.sessions < 1 || o.seconds <= 0)
     usage(argv[0]);
+  g_in_rate = o.speech_rate;
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
