@@ -15,12 +15,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-MODES = ["udp", "webrtc", "seed"]
+MODES = ["udp", "webrtc", "seed", "udp-tuned", "webrtc-tuned"]
 LABELS = {
     "udp": "(a) agentaudiosrc ! opusenc ! rtpopuspay ! udpsink",
     "webrtc": "(b) agentaudiosrc ! opusenc ! rtpopuspay ! webrtcbin",
     "seed": "(c) seed: aiortc track, asyncio.sleep + numpy",
+    "udp-tuned": "(a) tuned: 24 kHz into opusenc, complexity 5",
+    "webrtc-tuned": "(b) tuned: 24 kHz into opusenc, complexity 5",
 }
+STYLE = {"udp-tuned": "s--", "webrtc-tuned": "s--"}
+COLOR = {"udp": "C0", "webrtc": "C1", "seed": "C2", "udp-tuned": "C0", "webrtc-tuned": "C1"}
 TUNE_ORDER = [
     "baseline", "complexity-5", "complexity-0", "frame-40", "frame-60", "ptime-40",
     "ptime-60-frame-60", "rate-24000", "speech-48000", "rate-24000-complexity-5",
@@ -155,9 +159,11 @@ def plot(runs, out):
             continue
         nproc = nproc or pts[0][1]["machine"]["nproc"]
         ns = [n for n, _ in pts]
-        ax1.plot(ns, [d["sender_cpu_cores"] for _, d in pts], "o-", label=LABELS[mode])
-        ax2.plot(ns, [rx(d)["sessions_realtime"] for _, d in pts], "o-", label=LABELS[mode])
-        ax3.plot(ns, [rx(d)["deviation_us"]["p99"] / 1000 for _, d in pts], "o-",
+        st, c = STYLE.get(mode, "o-"), COLOR[mode]
+        ax1.plot(ns, [d["sender_cpu_cores"] for _, d in pts], st, color=c, label=LABELS[mode])
+        ax2.plot(ns, [rx(d)["sessions_realtime"] for _, d in pts], st, color=c,
+                 label=LABELS[mode])
+        ax3.plot(ns, [rx(d)["deviation_us"]["p99"] / 1000 for _, d in pts], st, color=c,
                  label=LABELS[mode])
     if nproc:
         ax1.axhline(nproc, color="grey", linestyle=":", label=f"all {nproc} cores")
@@ -187,8 +193,10 @@ def main():
         lines.append(f"- {m}: at most {c} real-time sessions (at N = {n})")
     seed = caps["seed"][0]
     if seed:
-        for m in ("udp", "webrtc"):
-            lines.append(f"- {m} / seed real-time sessions: {caps[m][0] / seed:.1f}x (goal: 5x)")
+        for m in ("udp", "webrtc", "udp-tuned", "webrtc-tuned"):
+            if caps[m][0]:
+                    lines.append(
+                    f"- {m} / seed real-time sessions: {caps[m][0] / seed:.1f}x (goal: 5x)")
     if tune:
         lines += ["", f"## Tuning (udp, N = {next(iter(tune.values())).get('sessions')})", "",
                   tune_table(tune)]

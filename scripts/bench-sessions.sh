@@ -5,12 +5,15 @@
 #   seed    the seed framework's aiortc track               (bench/seed_track.py)
 # for N sessions (SESSIONS), each mode stopping at the first N where fewer
 # than 95 % of its sessions stay real-time; then the tuning runs (udp at
-# TUNE_N) and the CPU split under callgrind. Writes bench/results/sessions/:
-# one JSON per run, table.md and sessions.png. About 20-25 minutes.
+# TUNE_N), udp and webrtc again with the tuned settings (TUNED_FLAGS) and
+# the CPU split under callgrind. Writes bench/results/sessions/: one JSON
+# per run, table.md and sessions.png. About 25-30 minutes.
 #
 # Environment: SESSIONS, WARMUP=3, SECONDS_PER_RUN=10, TUNE_N=150,
-# SPLIT_SECONDS=10, MAX_LOAD=1.5 (wait, up to 3 minutes, while the 1-minute
-# load average is above it before a run), SKIP_TUNING=1, SKIP_SPLIT=1.
+# TUNED_FLAGS="--rate 24000 --opus-complexity 5", SPLIT_SECONDS=10,
+# MAX_LOAD=1.5 (wait, up to 3 minutes, while the 1-minute load average is
+# above it before a run); SKIP_MATRIX=1, SKIP_TUNING=1, SKIP_TUNED=1,
+# SKIP_SPLIT=1 leave parts out (SKIP_MATRIX keeps the results already there).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,6 +21,7 @@ SESSIONS=${SESSIONS:-"10 20 30 50 100 150 200 300 500"}
 WARMUP=${WARMUP:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 TUNE_N=${TUNE_N:-150}
+TUNED_FLAGS=${TUNED_FLAGS:-"--rate 24000 --opus-complexity 5"}
 SPLIT_SECONDS=${SPLIT_SECONDS:-10}
 MAX_LOAD=${MAX_LOAD:-1.5}
 BUILD=build-bench
@@ -39,7 +43,7 @@ gst-inspect-1.0 agentaudiosrc >/dev/null # the registry, outside any measurement
 ulimit -n "$(ulimit -Hn)" || true
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/table.md "$OUT"/sessions.png
+[[ -z "${SKIP_MATRIX:-}" ]] && rm -f "$OUT"/*.json "$OUT"/table.md "$OUT"/sessions.png
 {
   echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
   echo "started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -96,20 +100,30 @@ sys.exit(0 if r.get("sessions_realtime", 0) >= 0.95 * d.get("sessions", 1) else 
 EOF
 }
 
-declare -A stopped=()
-for n in $SESSIONS; do
-  for mode in udp webrtc seed; do
-    [[ -n "${stopped[$mode]:-}" ]] && continue
-    if [[ $mode == seed ]]; then
-      run "seed-$n" $PY bench/seed_track.py --sessions "$n" --warmup "$WARMUP" \
-        --seconds "$SECONDS_PER_RUN"
-    else
-      run "$mode-$n" "$BUILD/bench/bench-sessions" --mode "$mode" --sessions "$n" \
-        --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN"
-    fi
-    kept_up "$mode-$n" || stopped[$mode]=$n
+# The modes side by side: for each N, one run of each mode still going.
+matrix() {
+  local modes=$1
+  declare -A stopped=()
+  for n in $SESSIONS; do
+    for mode in $modes; do
+      [[ -n "${stopped[$mode]:-}" ]] && continue
+      case $mode in
+        seed)
+          run "seed-$n" $PY bench/seed_track.py --sessions "$n" --warmup "$WARMUP" \
+            --seconds "$SECONDS_PER_RUN" ;;
+        *-tuned)
+          # shellcheck disable=SC2086
+          run "$mode-$n" "$BUILD/bench/bench-sessions" --mode "${mode%-tuned}" \
+            --sessions "$n" --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" $TUNED_FLAGS ;;
+        *)
+          run "$mode-$n" "$BUILD/bench/bench-sessions" --mode "$mode" --sessions "$n" \
+            --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" ;;
+      esac
+      kept_up "$mode-$n" || stopped[$mode]=$n
+    done
   done
-done
+}
+[[ -z "${SKIP_MATRIX:-}" ]] && matrix "udp webrtc seed"
 
 if [[ -z "${SKIP_TUNING:-}" ]]; then
   tune() {
@@ -134,6 +148,11 @@ if [[ -z "${SKIP_TUNING:-}" ]]; then
   tune baseline-again
 fi
 
+# The tuned settings (the best of the tuning runs that keeps the audio:
+# 24 kHz, the TTS rate, has all of its content, and complexity 5) on the
+# same matrix of N, for udp and webrtc.
+[[ -z "${SKIP_TUNED:-}" ]] && matrix "udp-tuned webrtc-tuned"
+
 if [[ -z "${SKIP_SPLIT:-}" ]]; then
   # Under valgrind everything runs ~50x slower: 2 sessions, and a longer
   # warm-up for webrtc, whose ICE and DTLS handshakes come first.
@@ -154,6 +173,10 @@ if [[ -z "${SKIP_SPLIT:-}" ]]; then
   split udp-complexity-5 udp --opus-complexity 5
   split webrtc webrtc
   split webrtc-rate-24000 webrtc --rate 24000
+  # shellcheck disable=SC2086
+  split udp-tuned udp $TUNED_FLAGS
+  # shellcheck disable=SC2086
+  split webrtc-tuned webrtc $TUNED_FLAGS
 fi
 
 $PY bench/sessions_report.py "$OUT"
