@@ -213,7 +213,7 @@ def pct_bin_us(values, p):
 
 
 def rx_results(rx, window_s, cpu_s):
-    realtime = 0
+    realtime = steady_only = 0
     media = []
     all_devs = []
     worst = 0.0
@@ -225,18 +225,16 @@ def rx_results(rx, window_s, cpu_s):
         mx = max(s.devs) if s.devs else 0
         worst = max(worst, p99)
         all_devs.extend(s.devs)
-        if (
-            s.packets > 0
-            and mf >= RT_MEDIA_FRACTION
-            and loss <= RT_MAX_LOSS
-            and 0 <= p99 <= RT_P99_US
-            and mx <= RT_MAX_DEV_US
-        ):
-            realtime += 1
+        steady = (
+            s.packets > 0 and loss <= RT_MAX_LOSS and 0 <= p99 <= RT_P99_US and mx <= RT_MAX_DEV_US
+        )
+        steady_only += steady
+        realtime += steady and mf >= RT_MEDIA_FRACTION
     media.sort()
     return {
         "window_s": window_s,
         "sessions_realtime": realtime,
+        "sessions_steady_ignoring_media_time": steady_only,
         "sessions_without_packets": sum(1 for s in rx if s.packets == 0),
         "packets": sum(s.packets for s in rx),
         "lost": sum(s.lost for s in rx),

@@ -7,23 +7,27 @@
 # than 95 % of its sessions stay real-time; then the tuning runs (udp at
 # TUNE_N), udp and webrtc again with the tuned settings (TUNED_FLAGS) and
 # the CPU split under callgrind. Writes bench/results/sessions/: one JSON
-# per run, table.md and sessions.png. About 25-30 minutes.
+# per run, table.md and sessions.png. About 30-35 minutes.
 #
 # Environment: SESSIONS, WARMUP=3, SECONDS_PER_RUN=10, TUNE_N=150,
 # TUNED_FLAGS="--rate 24000 --opus-complexity 5", SPLIT_SECONDS=10,
-# MAX_LOAD=1.5 (wait, up to 3 minutes, while the 1-minute load average is
-# above it before a run); SKIP_MATRIX=1, SKIP_TUNING=1, SKIP_TUNED=1,
-# SKIP_SPLIT=1 leave parts out (SKIP_MATRIX keeps the results already there).
+# MAX_BUSY=0.3 (before a run, wait up to 3 minutes while other processes
+# keep more cores than this busy); MODES_MAIN="udp webrtc seed" and
+# MODES_TUNED="udp-tuned webrtc-tuned seed-2proc" (the two matrices; empty
+# leaves one out), SKIP_TUNING=1, SKIP_SPLIT=1, KEEP=1 (add to the results
+# already there instead of starting afresh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SESSIONS=${SESSIONS:-"10 20 30 50 100 150 200 300 500"}
+SESSIONS=${SESSIONS:-"10 20 30 40 50 75 100 150 200 250 300 400 500"}
+MODES_MAIN=${MODES_MAIN-"udp webrtc seed"}
+MODES_TUNED=${MODES_TUNED-"udp-tuned webrtc-tuned seed-2proc"}
 WARMUP=${WARMUP:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 TUNE_N=${TUNE_N:-150}
 TUNED_FLAGS=${TUNED_FLAGS:-"--rate 24000 --opus-complexity 5"}
 SPLIT_SECONDS=${SPLIT_SECONDS:-10}
-MAX_LOAD=${MAX_LOAD:-1.5}
+MAX_BUSY=${MAX_BUSY:-0.3}
 BUILD=build-bench
 OUT=bench/results/sessions
 PY=/usr/bin/python3 # Debian's, which has PyGObject, aiortc, av, numpy
@@ -43,7 +47,7 @@ gst-inspect-1.0 agentaudiosrc >/dev/null # the registry, outside any measurement
 ulimit -n "$(ulimit -Hn)" || true
 
 mkdir -p "$OUT"
-[[ -z "${SKIP_MATRIX:-}" ]] && rm -f "$OUT"/*.json "$OUT"/table.md "$OUT"/sessions.png
+[[ -z "${KEEP:-}" ]] && rm -f "$OUT"/*.json "$OUT"/table.md "$OUT"/sessions.png
 {
   echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
   echo "started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -51,21 +55,29 @@ mkdir -p "$OUT"
   git status --short -- gst bench 2>/dev/null | sed 's/^/  /'
 } >"$OUT/source.txt"
 
-# The machine is shared: before each run, wait (up to 3 minutes) while the
-# 1-minute load average is above MAX_LOAD; the run records what it found.
+# The machine is shared: before each run, wait (up to 3 minutes, 30 s at a
+# time) while other processes keep more than MAX_BUSY cores busy, measured
+# over 2 s from /proc/stat (the load average would mostly show the
+# previous run of this script, which it lags by minutes).
 LOAD_WAITS=0
+busy_cores() {
+  $PY - <<'EOF'
+import os, time
+def busy():
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    return sum(v) - v[3] - v[4]
+b0 = busy(); time.sleep(2); b1 = busy()
+print(f"{(b1 - b0) / os.sysconf('SC_CLK_TCK') / 2:.2f}")
+EOF
+}
 wait_for_load() {
   LOAD_WAITS=0
-  while (( LOAD_WAITS < 3 )); do
-    local l
-    l=$(cut -d' ' -f1 /proc/loadavg)
-    if awk -v l="$l" -v m="$MAX_LOAD" 'BEGIN { exit !(l > m) }'; then
-      echo "bench-sessions: load $l > $MAX_LOAD, waiting a minute" >&2
-      sleep 60
-      LOAD_WAITS=$((LOAD_WAITS + 1))
-    else
-      return 0
-    fi
+  BUSY_BEFORE=$(busy_cores)
+  while (( LOAD_WAITS < 6 )) && awk -v l="$BUSY_BEFORE" -v m="$MAX_BUSY" 'BEGIN { exit !(l > m) }'; do
+    echo "bench-sessions: $BUSY_BEFORE cores busy elsewhere > $MAX_BUSY, waiting 30 s" >&2
+    sleep 30
+    LOAD_WAITS=$((LOAD_WAITS + 1))
+    BUSY_BEFORE=$(busy_cores)
   done
 }
 
@@ -80,11 +92,12 @@ run() {
   echo "bench-sessions: $name" >&2
   local rc=0
   timeout 300 "$@" --json "$OUT/$name.json" >/dev/null || rc=$?
-  $PY - "$OUT/$name.json" "$rc" "$before" "$LOAD_WAITS" "$name" <<'EOF'
+  $PY - "$OUT/$name.json" "$rc" "$before" "$LOAD_WAITS" "$name" "$BUSY_BEFORE" <<'EOF'
 import json, os, sys
 path, rc, before, waits, name = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
 d = json.load(open(path)) if os.path.exists(path) and os.path.getsize(path) else {"failed": True}
-d.update({"run": name, "exit_status": rc, "loadavg_before_run": before, "load_waits": waits})
+d.update({"run": name, "exit_status": rc, "loadavg_before_run": before, "load_waits": waits,
+          "busy_cores_before_run": float(sys.argv[6])})
 json.dump(d, open(path, "w"))
 EOF
   sleep 2 # let a heavy run's load drain
@@ -111,6 +124,12 @@ matrix() {
         seed)
           run "seed-$n" $PY bench/seed_track.py --sessions "$n" --warmup "$WARMUP" \
             --seconds "$SECONDS_PER_RUN" ;;
+        seed-2proc)
+          # One asyncio loop holds one core: the seed's way to use two is two
+          # processes, N/2 sessions each, started together.
+          (( n % 2 == 0 )) || continue
+          run "seed-2proc-$n" bash scripts/seed-2proc.sh "$((n / 2))" "$WARMUP" \
+            "$SECONDS_PER_RUN" ;;
         *-tuned)
           # shellcheck disable=SC2086
           run "$mode-$n" "$BUILD/bench/bench-sessions" --mode "${mode%-tuned}" \
@@ -123,7 +142,7 @@ matrix() {
     done
   done
 }
-[[ -z "${SKIP_MATRIX:-}" ]] && matrix "udp webrtc seed"
+[[ -n "$MODES_MAIN" ]] && matrix "$MODES_MAIN"
 
 if [[ -z "${SKIP_TUNING:-}" ]]; then
   tune() {
@@ -151,7 +170,7 @@ fi
 # The tuned settings (the best of the tuning runs that keeps the audio:
 # 24 kHz, the TTS rate, has all of its content, and complexity 5) on the
 # same matrix of N, for udp and webrtc.
-[[ -z "${SKIP_TUNED:-}" ]] && matrix "udp-tuned webrtc-tuned"
+[[ -n "$MODES_TUNED" ]] && matrix "$MODES_TUNED"
 
 if [[ -z "${SKIP_SPLIT:-}" ]]; then
   # Under valgrind everything runs ~50x slower: 2 sessions, and a longer
