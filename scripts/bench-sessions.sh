@@ -48,12 +48,15 @@ ulimit -n "$(ulimit -Hn)" || true
 
 mkdir -p "$OUT"
 [[ -z "${KEEP:-}" ]] && rm -f "$OUT"/*.json "$OUT"/table.md "$OUT"/sessions.png
+# KEEP=1 adds to the record of the passes instead of replacing it.
+if [[ -n "${KEEP:-}" ]]; then exec 3>>"$OUT/source.txt"; else exec 3>"$OUT/source.txt"; fi
 {
   echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
   echo "started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "uncommitted changes under gst/ and bench/ when built:"
   git status --short -- gst bench 2>/dev/null | sed 's/^/  /'
-} >"$OUT/source.txt"
+} >&3
+exec 3>&-
 
 # The machine is shared: before each run, wait (up to 3 minutes, 30 s at a
 # time) while other processes keep more than MAX_BUSY cores busy, measured
