@@ -65,7 +65,11 @@
 #include <thread>
 #include <vector>
 
+#include "benchutil.h"
+
 namespace {
+
+using namespace benchutil;
 
 /* RTP clock of Opus (RFC 7587): always 48 kHz, whatever the input rate. */
 constexpr int kRtpClock = 48000;
@@ -100,59 +104,7 @@ struct Options {
   int speech_rate = 24000;
 };
 
-/* Machine and process figures (as bench-streams) --------------------------- */
-
-long read_status_kib(const char *key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(key);
-  while (std::getline(f, line)) {
-    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':')
-      return std::strtol(line.c_str() + n + 1, nullptr, 10);
-  }
-  return -1;
-}
-
-std::string read_first_line(const char *path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.compare(0, 10, "model name") == 0) {
-      std::size_t c = line.find(':');
-      return c == std::string::npos ? line : line.substr(c + 2);
-    }
-  }
-  return "unknown";
-}
-
-std::string json_escape(const std::string &s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      o += ' ';
-    } else {
-      o += c;
-    }
-  }
-  return o;
-}
-
-double cpu_seconds() {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+/* Machine and process figures (the common ones are in benchutil.h) -------- */
 
 /* The kernel's part (system time): sends, futex waits, context switches;
  * callgrind does not see it. */
@@ -180,10 +132,6 @@ int64_t mono_ns() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-void sleep_s(double s) {
-  std::this_thread::sleep_for(std::chrono::duration<double>(s));
 }
 
 /* The control channel between sender and receiver ------------------------- *

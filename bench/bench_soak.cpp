@@ -38,7 +38,11 @@
 #include <thread>
 #include <vector>
 
+#include "benchutil.h"
+
 namespace {
+
+using namespace benchutil;
 
 constexpr int kRate = 24000;
 
@@ -49,17 +53,6 @@ struct Options {
   double warmup = 30;
   std::string json;
 };
-
-long read_status_kib(const char *key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(key);
-  while (std::getline(f, line)) {
-    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':')
-      return std::strtol(line.c_str() + n + 1, nullptr, 10);
-  }
-  return -1;
-}
 
 /* A speech-like tone (220 Hz with a slow vibrato) and a quieter bed. */
 std::vector<int16_t> make_tone(int frames, double freq, double amp) {

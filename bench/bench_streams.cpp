@@ -44,7 +44,11 @@
 #include <thread>
 #include <vector>
 
+#include "benchutil.h"
+
 namespace {
+
+using namespace benchutil;
 
 constexpr int kRate = 24000;
 constexpr int kFramesPerBuffer = 480; /* 20 ms */
@@ -219,52 +223,7 @@ GstCaps *audio_caps() {
                              "channels", G_TYPE_INT, 1, nullptr);
 }
 
-/* Machine and process figures */
-
-long read_status_kib(const char *key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(key);
-  while (std::getline(f, line)) {
-    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':')
-      return std::strtol(line.c_str() + n + 1, nullptr, 10);
-  }
-  return -1;
-}
-
-std::string read_first_line(const char *path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.compare(0, 10, "model name") == 0) {
-      std::size_t c = line.find(':');
-      return c == std::string::npos ? line : line.substr(c + 2);
-    }
-  }
-  return "unknown";
-}
-
-std::string json_escape(const std::string &s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      o += ' ';
-    } else {
-      o += c;
-    }
-  }
-  return o;
-}
+/* Machine and process figures (the common ones are in benchutil.h) */
 
 /* Machine-wide CPU time from /proc/stat, in seconds: busy (everything but
  * idle and iowait) and total. With our own CPU time over the same interval
@@ -290,13 +249,6 @@ MachineCpu machine_cpu() {
   m.busy /= hz;
   m.total /= hz;
   return m;
-}
-
-double cpu_seconds() {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 std::string machine_json(const std::string &loadavg_start) {
@@ -575,10 +527,6 @@ void emit_json(const Options &o, const std::string &body) {
       "{\"mode\": \"" + std::string(mode_name(o.mode)) + "\", " + body + "}\n";
   std::fputs(out.c_str(), stdout);
   write_json_file(o, body);
-}
-
-void sleep_s(double s) {
-  std::this_thread::sleep_for(std::chrono::duration<double>(s));
 }
 
 int run_streams(const Options &o) {
