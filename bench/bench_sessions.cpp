@@ -473,23 +473,6 @@ GstBusSyncReply drop_messages(GstBus *, GstMessage *msg, gpointer) {
   return GST_BUS_DROP;
 }
 
-GstElement *make(const char *factory) {
-  GstElement *e = gst_element_factory_make(factory, nullptr);
-  if (e == nullptr) {
-    g_printerr("bench-sessions: no element '%s' (GST_PLUGIN_PATH?)\n", factory);
-    std::exit(1);
-  }
-  return e;
-}
-
-void link_or_die(GstElement *a, GstElement *b) {
-  if (!gst_element_link(a, b)) {
-    g_printerr("bench-sessions: cannot link %s to %s\n", GST_ELEMENT_NAME(a),
-               GST_ELEMENT_NAME(b));
-    std::exit(1);
-  }
-}
-
 GstPipeline *new_pipeline(GstClock *clock) {
   GstElement *p = gst_pipeline_new(nullptr);
   gst_pipeline_use_clock(GST_PIPELINE(p), clock);
@@ -1088,6 +1071,7 @@ void usage(const char *argv0) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  benchutil::program() = "bench-sessions";
   Options o;
   for (int i = 1; i < argc; i++) {
     auto arg = [&]() -> const char * {

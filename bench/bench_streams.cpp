@@ -307,15 +307,6 @@ GstPadProbeReturn on_paced_buffer(GstPad *, GstPadProbeInfo *info, gpointer data
   return GST_PAD_PROBE_OK;
 }
 
-GstElement *make(const char *factory) {
-  GstElement *e = gst_element_factory_make(factory, nullptr);
-  if (e == nullptr) {
-    g_printerr("bench-streams: no element '%s' (GST_PLUGIN_PATH?)\n", factory);
-    std::exit(1);
-  }
-  return e;
-}
-
 GstElement *fakesink() {
   GstElement *e = make("fakesink");
   /* sync=false is fakesink's default: the sources pace themselves; the
@@ -328,14 +319,6 @@ void add_probe(GstElement *el, const char *pad_name, Session *s) {
   GstPad *pad = gst_element_get_static_pad(el, pad_name);
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_paced_buffer, s, nullptr);
   gst_object_unref(pad);
-}
-
-void link_or_die(GstElement *a, GstElement *b) {
-  if (!gst_element_link(a, b)) {
-    g_printerr("bench-streams: cannot link %s to %s\n", GST_ELEMENT_NAME(a),
-               GST_ELEMENT_NAME(b));
-    std::exit(1);
-  }
 }
 
 void make_floor(Session &s) {
@@ -1013,6 +996,7 @@ void usage(const char *argv0) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  benchutil::program() = "bench-streams";
   gst_init(&argc, &argv);
   Options o;
   for (int i = 1; i < argc; i++) {

@@ -4,10 +4,12 @@
  *
  * What the benchmarks read of the machine and of their own process, once for
  * all of them: memory (/proc/self/status), CPU time (getrusage), the CPU
- * model and kernel, and a JSON string escape.
+ * model and kernel, a JSON string escape; and making and linking elements,
+ * which a benchmark cannot do without.
  */
 #pragma once
 
+#include <gst/gst.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -77,6 +79,29 @@ inline double cpu_seconds() {
 
 inline void sleep_s(double s) {
   std::this_thread::sleep_for(std::chrono::duration<double>(s));
+}
+
+/* The name errors are said under: the benchmark's (set before make()). */
+inline const char *&program() {
+  static const char *name = "bench";
+  return name;
+}
+
+inline GstElement *make(const char *factory) {
+  GstElement *e = gst_element_factory_make(factory, nullptr);
+  if (e == nullptr) {
+    g_printerr("%s: no element '%s' (GST_PLUGIN_PATH?)\n", program(), factory);
+    std::exit(1);
+  }
+  return e;
+}
+
+inline void link_or_die(GstElement *a, GstElement *b) {
+  if (!gst_element_link(a, b)) {
+    g_printerr("%s: cannot link %s to %s\n", program(), GST_ELEMENT_NAME(a),
+               GST_ELEMENT_NAME(b));
+    std::exit(1);
+  }
 }
 
 }  // namespace benchutil
