@@ -53,8 +53,8 @@ if [[ -n "${KEEP:-}" ]]; then exec 3>>"$OUT/source.txt"; else exec 3>"$OUT/sourc
 {
   echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
   echo "started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "uncommitted changes under gst/ and bench/ when built:"
-  git status --short -- gst bench 2>/dev/null | sed 's/^/  /'
+  echo "uncommitted changes under gst/ and bench/ when built (results left out):"
+  git status --short -- gst bench ':!bench/results' 2>/dev/null | sed 's/^/  /'
 } >&3
 exec 3>&-
 
