@@ -49,6 +49,7 @@
  * STRESS_STRICT_MARK_ORDER=1 makes marks of one thread posted out of order
  * an error (by default they are counted and printed).
  */
+#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <cstdlib>

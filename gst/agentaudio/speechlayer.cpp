@@ -309,13 +309,14 @@ void SpeechLayer::render(int16_t *out, std::size_t frames, uint64_t position,
       result.start = position + from;
     }
   }
+  /* Frames from here on in this buffer belong to an utterance started in it. */
+  const uint64_t from = result.started ? result.start - position : n;
   while (!marks_.empty() && marks_.front().at <= play_pos()) {
     Mark &m = marks_.front();
     MarkEvent event{std::move(m.name), last_end_before, false, played_before};
     if (m.at > read_before) {
       const uint64_t offset = m.at - read_before; /* frames into this buffer */
       event.position = position + offset;
-      const uint64_t from = result.started ? result.start - position : n;
       event.played = offset > from ? offset - from : played_before + offset;
     }
     result.marks.push_back(std::move(event));

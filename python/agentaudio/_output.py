@@ -298,6 +298,12 @@ def _format_of(caps: Optional[Gst.Caps]) -> tuple[int, int]:
     return info.bpf, info.rate
 
 
+def _piece_bytes(bpf: int, rate: int) -> int:
+    """The size of one push: :data:`PIECE_S` of raw audio, whole frames; encoded audio (no
+    frame size) :data:`ENCODED_PIECE_BYTES`."""
+    return max(bpf, int(rate * PIECE_S) * bpf) if bpf else ENCODED_PIECE_BYTES
+
+
 def _pipeline_bus(element: Gst.Element) -> Optional[Gst.Bus]:
     """The bus of the top-level bin: an element inside a bin has the bin's private child bus,
     whose messages never reach sync-message handlers."""
@@ -889,10 +895,7 @@ class AgentOutput:
         caps = say.caps if say.caps is not None else self._element.get_property("speech-caps")
         say.encoded = _is_encoded(caps)
         say.bpf, say.rate = _format_of(caps)
-        if say.encoded:
-            piece = ENCODED_PIECE_BYTES
-        else:
-            piece = max(say.bpf, int(say.rate * PIECE_S) * say.bpf) if say.bpf else 1 << 16
+        piece = _piece_bytes(say.bpf, say.rate)
         if say.kind == "bytes":
             say.total_bytes = len(say.source)
         chunks = self._chunks(say)
@@ -989,7 +992,7 @@ class AgentOutput:
                 self._cv.wait(wait)
 
     def _finish(self, say: _Say) -> None:
-        missing = -say.pushed_bytes % say.bpf if say.bpf and not say.encoded else 0
+        missing = -say.pushed_bytes % say.bpf if say.bpf else 0
         if missing and say.started and not say.cut and not self._stale(say):
             # Complete the last frame, or the next utterance's first bytes would.
             if self._push(say, bytes(missing)) and say.exhausted:
@@ -1057,7 +1060,7 @@ class AgentOutput:
         if stale():
             return False
         bpf, rate = _format_of(self._element.get_property("background-caps"))
-        piece = max(bpf, int(rate * PIECE_S) * bpf) if bpf else 1 << 16
+        piece = _piece_bytes(bpf, rate)
         try:
             for chunk in self._bed_chunks(job, stale):
                 for data in _sources.pieces(chunk, piece):
